@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Builds the pinned real tools into .tools/bin from the Go module proxy.
+# Each tools/<module>/ pins one upstream release in its go.mod and go.sum; a module's tools are rebuilt
+# only when its pins (or this script) change, so with Go's module and build caches warm this takes seconds.
+# Usage: tools/build.sh [MODULE...]   (default: every module)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin="$root/.tools/bin"
+stamps="$root/.tools/stamps"
+mkdir -p "$bin" "$stamps"
+export CGO_ENABLED=0 GOFLAGS=-mod=mod
+
+pin() { awk -v m="$2" '$1 == "require" && $2 == m {print $3} $1 == m && $2 ~ /^v/ {print $2}' "$root/tools/$1/go.mod" | head -1; }
+
+# build MODULE "LDFLAGS" OUT=PACKAGE...
+build() {
+  local mod=$1 ldflags=$2; shift 2
+  local dir="$root/tools/$mod" stamp want missing=0 spec
+  want=$(cat "$dir/go.mod" "$dir/go.sum" "$root/tools/build.sh" | sha256sum | cut -c1-16)
+  for spec in "$@"; do [ -x "$bin/${spec%%=*}" ] || missing=1; done
+  if [ "$missing" = 0 ] && [ "$(cat "$stamps/$mod" 2>/dev/null)" = "$want" ]; then return 0; fi
+  echo "tools: building $mod ($*)" >&2
+  for spec in "$@"; do
+    (cd "$dir" && go build -trimpath -ldflags "-s -w $ldflags" -o "$bin/${spec%%=*}" "${spec#*=}")
+  done
+  echo "$want" > "$stamps/$mod"
+}
+
+k8s=$(pin kube k8s.io/kubernetes); k8s_minor=$(echo "$k8s" | cut -d. -f2)
+h4=$(pin helm4 helm.sh/helm/v4); h3=$(pin helm3 helm.sh/helm/v3)
+kwok=$(pin kwok sigs.k8s.io/kwok)
+h3kube=$(awk '$1 == "k8s.io/client-go" {print $2}' "$root/tools/helm3/go.mod" | cut -d. -f2)
+
+want=("$@"); [ ${#want[@]} -gt 0 ] || want=(helm4 helm3 kubesec kind kwok etcd kube)
+for mod in "${want[@]}"; do
+  case "$mod" in
+    helm4) build helm4 "-X helm.sh/helm/v4/internal/version.version=$h4 -X helm.sh/helm/v4/internal/version.metadata=" \
+             helm=helm.sh/helm/v4/cmd/helm ;;
+    helm3) build helm3 "-X helm.sh/helm/v3/internal/version.version=$h3 -X helm.sh/helm/v3/internal/version.metadata= \
+             -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$h3kube \
+             -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$h3kube" \
+             helm3=helm.sh/helm/v3/cmd/helm ;;
+    kind) build kind "" kind=sigs.k8s.io/kind ;;
+    kwok) build kwok "-X sigs.k8s.io/kwok/pkg/consts.Version=${kwok#v} -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=${k8s#v}" \
+             kwok=sigs.k8s.io/kwok/cmd/kwok kwokctl=sigs.k8s.io/kwok/cmd/kwokctl ;;
+    etcd) build etcd "" etcd=. ;;
+    kubesec) build kubesec "" kubesec=github.com/controlplaneio/kubesec/v2 ;;
+    kube) build kube "-X k8s.io/component-base/version.gitVersion=$k8s -X k8s.io/component-base/version.gitMajor=1 \
+             -X k8s.io/component-base/version.gitMinor=$k8s_minor -X k8s.io/component-base/version.gitTreeState=clean" \
+             kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager \
+             kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler kubectl=k8s.io/kubernetes/cmd/kubectl ;;
+    *) echo "tools/build.sh: unknown module '$mod' (one of: helm4 helm3 kubesec kind kwok etcd kube)" >&2; exit 2 ;;
+  esac
+done

@@ -1,0 +1,13 @@
+// Command etcd is etcd's own server main, built from the pinned go.etcd.io/etcd/server/v3 module
+// (etcd's cmd/etcd is not go-installable on its own, so this wrapper calls the same entry point).
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() {
+	etcdmain.Main(os.Args)
+}
