@@ -1,0 +1,57 @@
+"""JUnit XML per tier, written by the plugin from the test reports it receives (also under pytest-xdist)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class CaseResult:
+    """The outcome of one test case, as JUnit needs it."""
+
+    nodeid: str
+    tier: str
+    outcome: str  # passed | failed | error | skipped
+    duration: float = 0.0
+    message: str = ""
+    text: str = ""
+    properties: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _split(nodeid: str) -> tuple[str, str]:
+    path, _, name = nodeid.partition("::")
+    classname = path.removesuffix(".py").replace("/", ".")
+    return classname, name or path
+
+
+def write_junit(path: Path, tier: str, chart: str, cases: list[CaseResult]) -> None:
+    """Write one tier's results as a JUnit testsuite (every case, with its rule and chart properties)."""
+    suite = ET.Element("testsuite", name=f"conformance.{tier}", tests=str(len(cases)),
+                       failures=str(sum(c.outcome == "failed" for c in cases)),
+                       errors=str(sum(c.outcome == "error" for c in cases)),
+                       skipped=str(sum(c.outcome == "skipped" for c in cases)),
+                       time=f"{sum(c.duration for c in cases):.3f}")
+    props = ET.SubElement(suite, "properties")
+    ET.SubElement(props, "property", name="chart", value=chart)
+    ET.SubElement(props, "property", name="tier", value=tier)
+    for c in cases:
+        classname, name = _split(c.nodeid)
+        tc = ET.SubElement(suite, "testcase", classname=classname, name=name, time=f"{c.duration:.3f}")
+        if c.properties:
+            tp = ET.SubElement(tc, "properties")
+            for key, value in c.properties:
+                ET.SubElement(tp, "property", name=key, value=value)
+        if c.outcome in ("failed", "error"):
+            el = ET.SubElement(tc, "failure" if c.outcome == "failed" else "error", message=c.message[:500])
+            el.text = c.text
+        elif c.outcome == "skipped":
+            ET.SubElement(tc, "skipped", message=c.message[:500])
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.indent(root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    ET.ElementTree(root).write(tmp, encoding="utf-8", xml_declaration=True)
+    tmp.replace(path)

@@ -1,0 +1,142 @@
+"""Every option of the harness in one table: CLI flag, environment twin, config key, default.
+
+Precedence: command line, then environment, then `conformance.toml` in the working directory, then the
+default. The pytest plugin and the `conformance` CLI both read this table.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from conformance.errors import UsageError
+
+TIERS = ("lint", "render", "fuzz", "cluster", "e2e")
+PROVIDERS = ("auto", "kwok", "kind", "kubeconfig")
+FUZZ_PROFILES = ("ci", "local")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option: its name, flag, environment variable, default and help."""
+
+    name: str
+    default: Any
+    help: str
+    multiple: bool = False
+
+    @property
+    def flag(self) -> str:
+        """The command-line flag, e.g. --kube-version."""
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def env(self) -> str:
+        """The environment twin, e.g. CONFORMANCE_KUBE_VERSION."""
+        return "CONFORMANCE_" + self.name.upper()
+
+
+OPTIONS = (
+    Option("chart", None, "chart directory under test"),
+    Option("values", [], "extra values scenario: a file, or files joined by commas to stack them", multiple=True),
+    Option("kube_version", "1.35", "target Kubernetes version (MAJOR.MINOR), passed explicitly to every render"),
+    Option("reports", "reports", "folder for junit-<tier>.xml, findings.json, fuzz replays and caches"),
+    Option("provider", "auto", f"cluster provider for the cluster and e2e tiers: {', '.join(PROVIDERS)}"),
+    Option("kubeconfig", None, "kubeconfig of an existing cluster (provider kubeconfig)"),
+    Option("upgrade_from", None, "previous chart (directory or .tgz) for the upgrade flow"),
+    Option("fuzz_examples", 200, "fuzz examples per property"),
+    Option("fuzz_seed", None, "fuzz seed (the ci profile fixes one)"),
+    Option("fuzz_profile", "ci", f"fuzz profile: {', '.join(FUZZ_PROFILES)} (ci: derandomised, fixed seed)"),
+    Option("fuzz_backend", "inprocess", "fuzz render backend: inprocess (helm-python-sdk) or cli (helm template)"),
+)
+
+BY_NAME = {o.name: o for o in OPTIONS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved options of one run."""
+
+    chart: Path | None
+    values: tuple[str, ...]
+    kube_version: str
+    reports: Path
+    provider: str
+    kubeconfig: str | None
+    upgrade_from: str | None
+    fuzz_examples: int
+    fuzz_seed: int | None
+    fuzz_profile: str
+    fuzz_backend: str
+
+    @property
+    def kube_version_full(self) -> str:
+        """The target version as MAJOR.MINOR.PATCH for helm --kube-version."""
+        return self.kube_version if self.kube_version.count(".") >= 2 else self.kube_version + ".0"
+
+
+def _config_file() -> dict[str, Any]:
+    path = Path("conformance.toml")
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path.resolve()}: {exc}; fix the TOML syntax") from exc
+
+
+def _raw(option: Option, cli: dict[str, Any], config: dict[str, Any]) -> tuple[Any, str]:
+    value = cli.get(option.name)
+    if value not in (None, []):
+        return value, option.flag
+    env = os.environ.get(option.env)
+    if env:
+        return (env.split(os.pathsep) if option.multiple else env), option.env
+    if option.name in config:
+        return config[option.name], f"conformance.toml:{option.name}"
+    return option.default, "default"
+
+
+def _int(value: Any, where: str, low: int) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"{where}: {value!r} is not a whole number") from None
+    if number < low:
+        raise UsageError(f"{where}: {number} is less than the minimum of {low}")
+    return number
+
+
+def _choice(value: Any, where: str, choices: tuple[str, ...]) -> str:
+    if str(value) not in choices:
+        raise UsageError(f"{where}: {value!r} is not one of {', '.join(choices)}")
+    return str(value)
+
+
+def resolve(cli: dict[str, Any]) -> Settings:
+    """Resolve every option (CLI over env over conformance.toml over default) and validate it."""
+    config = _config_file()
+    raw = {o.name: _raw(o, cli, config) for o in OPTIONS}
+    kube, where = raw["kube_version"]
+    if not re.fullmatch(r"1\.\d{1,2}(\.\d{1,2})?", str(kube)):
+        raise UsageError(f"{where}: {kube!r} is not a Kubernetes version; write MAJOR.MINOR like 1.35")
+    chart = raw["chart"][0]
+    seed, seed_where = raw["fuzz_seed"]
+    values = raw["values"][0] or []
+    return Settings(
+        chart=Path(chart) if chart else None,
+        values=tuple(values if isinstance(values, list | tuple) else [values]),
+        kube_version=str(kube),
+        reports=Path(raw["reports"][0]),
+        provider=_choice(raw["provider"][0], raw["provider"][1], PROVIDERS),
+        kubeconfig=raw["kubeconfig"][0],
+        upgrade_from=raw["upgrade_from"][0],
+        fuzz_examples=_int(raw["fuzz_examples"][0], raw["fuzz_examples"][1], 1),
+        fuzz_seed=None if seed is None else _int(seed, seed_where, 0),
+        fuzz_profile=_choice(raw["fuzz_profile"][0], raw["fuzz_profile"][1], FUZZ_PROFILES),
+        fuzz_backend=_choice(raw["fuzz_backend"][0], raw["fuzz_backend"][1], ("inprocess", "cli")),
+    )

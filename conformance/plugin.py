@@ -1,0 +1,137 @@
+"""The pytest plugin: options, tier markers, chart fixtures, and reports written on every exit."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.errors import ConformanceError
+from conformance.junit import CaseResult, write_junit
+from conformance.options import OPTIONS, TIERS, Settings, resolve
+from conformance.report import Finding, write_findings
+
+SETTINGS = pytest.StashKey[Settings]()
+COLLECTOR = pytest.StashKey["Collector"]()
+FINDING = "conformance_finding"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Register every option of the table, each with its environment twin."""
+    group = parser.getgroup("conformance", "chart conformance (floe)")
+    for o in OPTIONS:
+        kwargs: dict[str, Any] = {"action": "append"} if o.multiple else {}
+        group.addoption(o.flag, dest=f"conformance_{o.name}", default=None,
+                        help=f"{o.help} [env {o.env}; default {o.default!r}]", **kwargs)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the tier markers; when a chart is named, resolve settings and start collecting results."""
+    for tier in TIERS:
+        config.addinivalue_line("markers", f"{tier}: conformance tier '{tier}' (set by the suites/ folder)")
+    cli = {o.name: config.getoption(f"conformance_{o.name}") for o in OPTIONS}
+    if not (cli["chart"] or os.environ.get("CONFORMANCE_CHART")):
+        return
+    try:
+        settings = resolve(cli)
+    except ConformanceError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    config.stash[SETTINGS] = settings
+    os.environ.setdefault("CONFORMANCE_CACHE_DIR", str((settings.reports / ".cache").resolve()))
+    if not hasattr(config, "workerinput"):
+        config.stash[COLLECTOR] = Collector(settings)
+
+
+def tier_of(path: Path) -> str | None:
+    """The tier a suite file belongs to: the folder under `suites/`."""
+    parts = path.parts
+    if "suites" in parts:
+        i = len(parts) - 1 - parts[::-1].index("suites")
+        if i + 1 < len(parts) - 1 and parts[i + 1] in TIERS:
+            return parts[i + 1]
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every suite test with its folder's tier; a test in two tiers is a usage error."""
+    for item in items:
+        tier = tier_of(item.path)
+        if tier is None:
+            continue
+        item.add_marker(getattr(pytest.mark, tier))
+        marked = {m.name for m in item.iter_markers() if m.name in TIERS}
+        if marked != {tier}:
+            raise pytest.UsageError(f"{item.nodeid}: marked {sorted(marked)}; a suite test has exactly one tier")
+
+
+@pytest.fixture(scope="session")
+def conformance_settings(pytestconfig: pytest.Config) -> Settings:
+    """The resolved options of this run (the chart under test, Kubernetes version, reports folder)."""
+    if SETTINGS not in pytestconfig.stash:
+        raise pytest.UsageError("no chart under test: pass --chart PATH or set CONFORMANCE_CHART")
+    return pytestconfig.stash[SETTINGS]
+
+
+def record_findings(request: pytest.FixtureRequest, findings: list[Finding], **props: str) -> None:
+    """Attach findings and properties to the running test, for findings.json and JUnit."""
+    node = request.node
+    for key, value in props.items():
+        node.user_properties.append((key, value))
+    for f in findings:
+        node.user_properties.append((FINDING, f.to_json()))
+
+
+class Collector:
+    """Gathers test reports (from xdist workers too) and writes findings.json and junit-<tier>.xml."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.findings: list[Finding] = []
+        self.cases: dict[str, list[CaseResult]] = defaultdict(list)
+
+    def add(self, report: pytest.TestReport) -> None:
+        """Record one test phase report."""
+        tier = tier_of(Path(report.fspath)) or "other"
+        if report.when == "call" or report.outcome in ("failed", "skipped"):
+            if report.when != "call" and report.outcome == "passed":
+                return
+            props = [(k, str(v)) for k, v in report.user_properties if k != FINDING]
+            self.findings += [Finding.from_json(str(v)) for k, v in report.user_properties if k == FINDING]
+            outcome = report.outcome if report.when == "call" else ("error" if report.failed else "skipped")
+            text = str(report.longrepr) if report.longrepr else ""
+            message = text.strip().splitlines()[-1] if text.strip() else ""
+            self.cases[tier].append(CaseResult(report.nodeid, tier, outcome, report.duration, message, text, props))
+
+    def write(self) -> None:
+        """Write every report (called at session end, including failed and interrupted sessions)."""
+        chart = str(self.settings.chart)
+        reports = self.settings.reports
+        for tier, cases in self.cases.items():
+            write_junit(reports / f"junit-{tier}.xml", tier, chart, cases)
+        write_findings(reports / "findings.json", chart, sorted(self.cases), self.findings)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Feed every report to the collector (on the controller; xdist forwards worker reports)."""
+    config = _CONFIG.get("config")
+    if config is not None and COLLECTOR in config.stash:
+        config.stash[COLLECTOR].add(report)
+
+
+_CONFIG: dict[str, pytest.Config] = {}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Remember the config so report hooks can reach the collector."""
+    _CONFIG["config"] = session.config
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write the reports whatever the outcome."""
+    if COLLECTOR in session.config.stash:
+        session.config.stash[COLLECTOR].write()

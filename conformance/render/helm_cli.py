@@ -1,0 +1,79 @@
+"""The reference render backend: the real `helm template`, cached per chart x values x Kubernetes version."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from conformance.chart import Chart, Scenario
+from conformance.render.manifest import Manifest, RenderResult, parse_manifests
+from conformance.timeouts import TIMEOUTS
+from conformance.tools import run, tool_path
+
+RELEASE = "conformance"
+NAMESPACE = "conformance"
+
+_MEMO: dict[str, RenderResult] = {}
+
+
+def template_args(
+    chart_dir: Path, files: tuple[Path, ...], kube_version: str, release: str = RELEASE, namespace: str = NAMESPACE
+) -> list[str]:
+    """The `helm template` arguments for a chart and values files (Kubernetes version always explicit)."""
+    args = ["template", release, str(chart_dir), "--namespace", namespace, "--kube-version", kube_version]
+    for f in files:
+        args += ["--values", str(f)]
+    return args
+
+
+def helm_error(stderr: str) -> str:
+    """Helm's error line(s), without the `Error: ` prefix noise."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip() and not ln.startswith("WARNING")]
+    text = " ".join(lines) or "helm failed with no message"
+    return text.removeprefix("Error: ")
+
+
+def _key(chart: Chart, files: tuple[Path, ...], kube_version: str, helm: str) -> str:
+    h = hashlib.sha256()
+    h.update(chart.digest().encode())
+    for f in files:
+        h.update(f.read_bytes())
+    h.update(f"{kube_version}|{helm}|{os.path.getmtime(helm)}".encode())
+    return h.hexdigest()[:24]
+
+
+def _cache_dir() -> Path | None:
+    env = os.environ.get("CONFORMANCE_CACHE_DIR")
+    return Path(env) / "render" if env else None
+
+
+def render_files(chart: Chart, files: tuple[Path, ...], kube_version: str, helm_name: str = "helm") -> RenderResult:
+    """Render the whole chart with the real helm (so `fail` errors surface), memoised and disk-cached."""
+    helm = tool_path(helm_name)
+    key = _key(chart, files, kube_version, helm)
+    if key in _MEMO:
+        return _MEMO[key]
+    cache = _cache_dir()
+    cached = cache / f"{key}.json" if cache else None
+    if cached and cached.is_file():
+        data = json.loads(cached.read_text())
+        result = RenderResult([Manifest(m["obj"], m["template"]) for m in data["manifests"]], data["error"])
+    else:
+        proc = run([helm, *template_args(chart.path, files, kube_version)], timeout=TIMEOUTS.helm_template)
+        if proc.returncode != 0:
+            result = RenderResult(error=helm_error(proc.stderr))
+        else:
+            result = RenderResult(parse_manifests(proc.stdout))
+        if cached:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            payload = {"manifests": [{"obj": m.obj, "template": m.template} for m in result.manifests]}
+            cached.write_text(json.dumps({**payload, "error": result.error}))
+    _MEMO[key] = result
+    return result
+
+
+def render(chart: Chart, scenario: Scenario, kube_version: str) -> RenderResult:
+    """Render one scenario of a chart with the reference backend."""
+    return render_files(chart, scenario.files, kube_version)

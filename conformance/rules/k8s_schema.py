@@ -1,0 +1,109 @@
+"""Kubernetes API schema rules: every object valid for the target version, offline, unknown fields rejected.
+
+Schemas are the strict OpenAPI-derived JSON schemas shipped in the `kubernetes-validate` package; they are
+loaded once per version and kind (the package's own `validate()` re-reads them for every object and stops
+at the first error, so the registry is built here and every error is reported).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+from referencing import Registry, Resource
+
+from conformance.rules.base import Context, Obj, Violation, rule
+
+_PKG = "kubernetes_validate"
+
+
+def _version_key(v: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", v)[:3])
+
+
+@lru_cache(maxsize=1)
+def schema_versions() -> tuple[str, ...]:
+    """Kubernetes versions with strict schemas available, oldest first (e.g. '1.35.0')."""
+    root = resources.files(_PKG).joinpath("kubernetes-json-schema")
+    names = {p.name[1:].removesuffix("-local-strict") for p in root.iterdir() if p.name.endswith("-local-strict")}
+    return tuple(sorted(names, key=_version_key))
+
+
+def schema_version_for(kube_version: str) -> str | None:
+    """The newest schema version not newer than the target's minor version, or None if none fits."""
+    want = _version_key(kube_version)[:2]
+    fits = [v for v in schema_versions() if _version_key(v)[:2] <= want]
+    return fits[-1] if fits else None
+
+
+@lru_cache(maxsize=4)
+def _definitions(version: str) -> Resource[Any]:
+    path = resources.files(_PKG).joinpath(f"kubernetes-json-schema/v{version}-local-strict/_definitions.json")
+    return Resource.from_contents(json.loads(path.read_text()))
+
+
+@lru_cache(maxsize=256)
+def validator_for(version: str, kind: str, api_version: str) -> jsonschema.protocols.Validator | None:
+    """A cached strict validator for one kind and apiVersion, or None when there is no schema."""
+    group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    path = resources.files(_PKG).joinpath(
+        f"kubernetes-json-schema/v{version}-local-strict/{kind.lower()}-{group}.json"
+    )
+    if not path.is_file():
+        return None
+    schema = json.loads(path.read_text())
+    registry: Registry[Any] = Resource.from_contents(schema) @ (_definitions(version) @ Registry())
+    cls: Any = jsonschema.validators.Draft202012Validator
+    validator: jsonschema.protocols.Validator = cls(schema, registry=registry)
+    return validator
+
+
+def _path(err: jsonschema.ValidationError) -> str:
+    out = ""
+    for part in err.absolute_path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _schema_errors(obj: Obj, kube_version: str) -> Iterator[jsonschema.ValidationError] | None:
+    version = schema_version_for(kube_version)
+    if version is None:
+        return None
+    validator = validator_for(version, str(obj.get("kind", "")), str(obj.get("apiVersion", "")))
+    if validator is None:
+        return None
+    return validator.iter_errors(obj)
+
+
+@rule("k8s-schema", "schema", "error")
+def valid_for_kubernetes(obj: Obj, ctx: Context) -> Iterator[Violation]:
+    """The object validates against the strict Kubernetes schema of the target version (unknown fields fail)."""
+    errors = _schema_errors(obj, ctx.kube_version)
+    for err in sorted(errors or [], key=lambda e: list(map(str, e.absolute_path))):
+        msg = err.message if len(err.message) < 300 else err.message[:297] + "..."
+        yield Violation(
+            f"Kubernetes {ctx.kube_version} schema: {msg}", _path(err), err.validator if isinstance(
+                err.validator, str) else "schema",
+            remediation="fix the field in the template (an unknown field is usually a typo or wrong indentation)",
+        )
+
+
+@rule("k8s-schema-known", "schema", "warning")
+def kind_is_known(obj: Obj, ctx: Context) -> Iterator[Violation]:
+    """The object's apiVersion and kind exist in the target Kubernetes version (else it was not validated)."""
+    version = schema_version_for(ctx.kube_version)
+    kind, api = str(obj.get("kind", "")), str(obj.get("apiVersion", ""))
+    if version is None:
+        yield Violation(f"no Kubernetes schemas for {ctx.kube_version}; available: {', '.join(schema_versions())}",
+                        "", "version", remediation="pass a --kube-version that has schemas")
+    elif validator_for(version, kind, api) is None:
+        yield Violation(
+            f"{api} {kind} is not a built-in API of Kubernetes {ctx.kube_version} (a CRD, or removed): not validated",
+            "apiVersion", "unknown-kind",
+            remediation="use a served apiVersion, or accept that custom resources are not schema-checked",
+        )

@@ -1,0 +1,163 @@
+"""Chart-level lint rules. Their object is a chart document built by `chart_document()`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import jsonschema
+
+from conformance.rules.base import Context, Obj, Violation, rule
+
+CHART = frozenset({"Chart"})
+SEMVER = re.compile(
+    r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$"
+)
+CONSTRAINT = re.compile(r"^\s*(\|\||,|\s|[<>=!~^]*\s*v?\d+(\.(\d+|x|\*))*(\.(\d+|x|\*))?(-[0-9A-Za-z.-]*)?)+\s*$")
+_KEY = re.compile(r"^(?P<indent>\s*)(?P<key>[A-Za-z0-9_./-]+|\"[^\"]+\"|'[^']+'):(\s|$)")
+
+
+def chart_document(metadata: Obj, values: Obj, values_text: str, schema: Obj | None, schema_error: str,
+                   waivers: list[Any]) -> Obj:
+    """The object the lint rules look at: Chart.yaml, the defaults and their text, the schema, the waivers."""
+    return {"kind": "Chart", "metadata": {"name": metadata.get("name", "")}, "chart": metadata,
+            "values": values, "valuesText": values_text, "schema": schema, "schemaError": schema_error,
+            "waivers": waivers}
+
+
+@rule("chart-metadata", "lint", "error", kinds=CHART)
+def chart_metadata(obj: Obj, ctx: Context) -> Iterator[Violation]:
+    """Chart.yaml has apiVersion v2, a name, a SemVer version, a description and a valid kubeVersion."""
+    meta = obj.get("chart") or {}
+    if meta.get("apiVersion") != "v2":
+        yield Violation(f"apiVersion is {meta.get('apiVersion')!r}", "Chart.yaml:apiVersion", "apiVersion",
+                        remediation="set apiVersion: v2 in Chart.yaml (Helm 3+ charts)")
+    if not meta.get("name"):
+        yield Violation("name is missing", "Chart.yaml:name", "name", remediation="set name in Chart.yaml")
+    if not SEMVER.match(str(meta.get("version", ""))):
+        yield Violation(f"version {meta.get('version')!r} is not SemVer 2", "Chart.yaml:version", "version",
+                        remediation="set version to MAJOR.MINOR.PATCH in Chart.yaml")
+    if not meta.get("description"):
+        yield Violation("description is missing", "Chart.yaml:description", "description",
+                        remediation="add a one-line description to Chart.yaml")
+    kube = meta.get("kubeVersion")
+    if kube is not None and not CONSTRAINT.match(str(kube)):
+        yield Violation(f"kubeVersion {kube!r} is not a SemVer constraint", "Chart.yaml:kubeVersion",
+                        "kubeVersion", remediation='write it like ">=1.30.0-0"')
+
+
+@rule("values-schema", "lint", "error", kinds=CHART)
+def values_schema(obj: Obj, ctx: Context) -> Iterator[Violation]:
+    """values.schema.json exists (without it values cannot be validated or fuzzed) and is a valid JSON Schema."""
+    schema, error = obj.get("schema"), str(obj.get("schemaError") or "")
+    if schema is None:
+        if error == "missing":
+            yield Violation("values.schema.json is missing: values are not validated and cannot be fuzzed",
+                            "values.schema.json", "missing",
+                            remediation="add values.schema.json describing values.yaml (additionalProperties: false)")
+        else:
+            yield Violation(error, "values.schema.json", "json", remediation="fix the JSON syntax")
+        return
+    try:
+        jsonschema.validators.validator_for(schema).check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path)
+        yield Violation(f"not a valid JSON Schema at /{where}: {exc.message}", f"values.schema.json#/{where}",
+                        "metaschema", remediation="fix the schema keyword at that location")
+
+
+@rule("values-defaults-valid", "lint", "error", kinds=CHART)
+def defaults_valid(obj: Obj, ctx: Context) -> Iterator[Violation]:
+    """The chart's default values.yaml is valid against its values.schema.json."""
+    schema = obj.get("schema")
+    if not isinstance(schema, dict):
+        return
+    try:
+        validator = jsonschema.validators.validator_for(schema)(schema)
+        errors = sorted(validator.iter_errors(obj.get("values") or {}), key=lambda e: list(map(str, e.path)))
+    except jsonschema.SchemaError:
+        return  # reported by values-schema
+    for err in errors:
+        key = ".".join(str(p) for p in err.absolute_path) or "(top level)"
+        yield Violation(f"values.yaml: {key}: {err.message}", key, str(err.validator),
+                        remediation=f"change values.yaml {key} or the schema so they agree")
+
+
+def undocumented_keys(text: str) -> list[tuple[str, int]]:
+    """Mapping keys in a values.yaml text with no comment line directly above them, as (dotted path, line)."""
+    out: list[tuple[str, int]] = []
+    stack: list[tuple[int, str]] = []
+    prev = ""
+    in_list_at = -1
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped:
+            prev = ""
+            continue
+        indent = len(line) - len(line.lstrip())
+        if in_list_at >= 0 and indent > in_list_at or stripped.startswith("- "):
+            in_list_at = indent if stripped.startswith("- ") and in_list_at < 0 else in_list_at
+            prev = stripped
+            continue
+        in_list_at = -1
+        m = _KEY.match(line)
+        if m and not stripped.startswith("#"):
+            key = m.group("key").strip("\"'")
+            while stack and stack[-1][0] >= indent:
+                stack.pop()
+            path = ".".join([k for _, k in stack] + [key])
+            stack.append((indent, key))
+            if not prev.startswith("#"):
+                out.append((path, number))
+        prev = stripped
+    return out
+
+
+@rule("values-documented", "lint", "error", kinds=CHART)
+def values_documented(obj: Obj, ctx: Context) -> Iterator[Violation]:
+    """Every key in values.yaml has a comment line directly above it that says what it does."""
+    for path, line in undocumented_keys(str(obj.get("valuesText") or "")):
+        yield Violation(f"values.yaml:{line}: {path} has no comment", path, "comment",
+                        remediation=f"add a `# -- <what it does>` line above {path} in values.yaml")
+
+
+@rule("helm-lint", "lint", "error", kinds=CHART)
+def helm_lint(obj: Obj, ctx: Context) -> Iterator[Violation]:
+    """`helm lint --strict` passes with no errors or warnings on every Helm major (output from the real helm)."""
+    for binary, (code, output) in sorted((ctx.extras.get("helm_lint") or {}).items()):
+        lines = [ln.strip() for ln in str(output).splitlines() if re.match(r"^\s*\[(ERROR|WARNING)\]", ln)]
+        for ln in lines:
+            yield Violation(f"{binary} lint: {ln}", "", binary, remediation="fix what helm lint names")
+        if code != 0 and not lines:
+            tail = " ".join(str(output).split())[-300:]
+            yield Violation(f"{binary} lint failed (exit {code}): {tail}", "", binary,
+                            remediation="run helm lint --strict on the chart and fix what it names")
+
+
+@rule("waivers-valid", "lint", "error", kinds=CHART)
+def waivers_valid(obj: Obj, ctx: Context) -> Iterator[Violation]:
+    """Every waiver names a rule, an object, a reason and an expiry date that has not passed."""
+    today = ctx.extras.get("today") or dt.date.today()
+    for i, w in enumerate(obj.get("waivers") or []):
+        where = f"conformance-waivers.yaml:waivers[{i}]"
+        if not isinstance(w, dict):
+            yield Violation(f"{where} is not a mapping", where, "shape", remediation="write rule/object/reason/expiry")
+            continue
+        for key in ("rule", "object", "reason", "expiry"):
+            if not w.get(key):
+                yield Violation(f"{where}: {key} is missing", f"{where}.{key}", "shape",
+                                remediation=f"add {key} to the waiver")
+        expiry = w.get("expiry")
+        if isinstance(expiry, str):
+            try:
+                expiry = dt.date.fromisoformat(expiry)
+            except ValueError:
+                yield Violation(f"{where}: expiry {expiry!r} is not YYYY-MM-DD", f"{where}.expiry", "shape",
+                                remediation="write the expiry as YYYY-MM-DD")
+                continue
+        if isinstance(expiry, dt.date) and expiry < today:
+            yield Violation(f"{where}: waiver of {w.get('rule')} for {w.get('object')} expired on {expiry}",
+                            f"{where}.expiry", "expired",
+                            remediation="fix the finding it waives, or renew the waiver with a new reason")

@@ -1,0 +1,56 @@
+"""What the suites in suites/<tier>/ call: parametrise from cases, evaluate, record, assert."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pytest
+
+from conformance.cases import Case, RenderFailure
+from conformance.errors import ConformanceError
+from conformance.options import Settings
+from conformance.plugin import SETTINGS, record_findings
+from conformance.report import Finding
+
+
+def settings_of(config: pytest.Config) -> Settings:
+    """The run's settings, or a usage error naming the missing option."""
+    if SETTINGS not in config.stash:
+        raise pytest.UsageError("no chart under test: pass --chart PATH or set CONFORMANCE_CHART")
+    return config.stash[SETTINGS]
+
+
+def parametrize(metafunc: pytest.Metafunc, name: str, build: Callable[[Settings], Sequence[Any]]) -> None:
+    """Parametrise `name` with the cases `build` makes from the settings, one test ID per case."""
+    if name not in metafunc.fixturenames:
+        return
+    try:
+        cases = list(build(settings_of(metafunc.config)))
+    except ConformanceError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    metafunc.parametrize(name, cases, ids=[c.id for c in cases])
+
+
+def failure_text(findings: list[Finding]) -> str:
+    """Every blocking finding, one line each."""
+    return "\n".join(f.line() for f in findings if f.blocking)
+
+
+def check_case(request: pytest.FixtureRequest, case: Case, settings: Settings) -> None:
+    """Evaluate a case, record its findings and properties, and fail on unwaived errors."""
+    findings = case.evaluate()
+    record_findings(request, findings, rule=case.rule.id, family=case.rule.family, chart=str(settings.chart),
+                    scenario=case.scenario, object=case.obj.ref, template=case.obj.template)
+    blocking = failure_text(findings)
+    assert not blocking, blocking
+
+
+def check_render(request: pytest.FixtureRequest, failure: RenderFailure, settings: Settings, tier: str) -> None:
+    """Record a render failure as a finding and fail with Helm's error."""
+    finding = Finding(rule="renders", check="helm-template", severity="error", kind="Chart",
+                      name=settings.chart.name if settings.chart else "", namespace="", container="", template="",
+                      path=",".join(failure.files), message=failure.error, scenario=failure.scenario, tier=tier,
+                      remediation="fix the template or the values (the schema should reject values that cannot render)")
+    record_findings(request, [finding], rule="renders", chart=str(settings.chart), scenario=failure.scenario)
+    pytest.fail(finding.line(), pytrace=False)
