@@ -97,7 +97,7 @@ def undocumented_keys(text: str) -> list[tuple[str, int]]:
             prev = ""
             continue
         indent = len(line) - len(line.lstrip())
-        if in_list_at >= 0 and indent > in_list_at or stripped.startswith("- "):
+        if (in_list_at >= 0 and indent > in_list_at) or stripped.startswith("- "):
             in_list_at = indent if stripped.startswith("- ") and in_list_at < 0 else in_list_at
             prev = stripped
             continue

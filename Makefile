@@ -1,0 +1,46 @@
+# Front door. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CHARTS := charts/floe-platform charts/floe-jobs
+TIERS ?= lint,render,fuzz
+REPORTS ?= reports
+WORKERS ?= 0
+
+.PHONY: help venv tools conformance test lint bench docs check-docs clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/conformance: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(BIN)/conformance ## Create .venv with the project, its CLI and dev tools
+
+tools: ## Build the pinned helm, helm3, kubesec, kind, kwok, etcd and Kubernetes binaries into .tools/bin
+	tools/build.sh
+
+conformance: venv tools ## Run the conformance tiers ($(TIERS)) on the bundled charts
+	@rc=0; for c in $(CHARTS); do \
+	  $(BIN)/conformance check $$c --tier $(TIERS) --reports $(REPORTS)/$$(basename $$c) -n $(WORKERS) || rc=$$?; \
+	done; exit $$rc
+
+test: venv tools ## Run the harness's own tests
+	$(BIN)/python -m pytest tests -n 2
+
+lint: venv ## ruff and mypy --strict
+	$(BIN)/ruff check conformance tests suites bench
+	$(BIN)/mypy
+
+bench: venv tools ## Render throughput: in-process backend vs helm CLI on fuzzed floe-platform values
+	$(BIN)/python bench/render_bench.py
+
+docs: venv ## Regenerate the charts' README values tables
+	for c in $(CHARTS); do $(BIN)/conformance docs $$c; done
+
+clean: ## Remove reports and caches (keeps .venv and .tools)
+	rm -rf $(REPORTS) .pytest_cache .mypy_cache .ruff_cache

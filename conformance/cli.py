@@ -1,0 +1,194 @@
+"""The `conformance` command: check a chart through the suites, list rules, regenerate values docs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from conformance import REPO_ROOT, __version__
+from conformance.chart import Chart, load_chart
+from conformance.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ConformanceError, UsageError
+from conformance.options import BY_NAME, OPTIONS, TIERS, Settings, resolve
+from conformance.tools import tool_path
+
+SUITES = REPO_ROOT / "suites"
+#: Tiers that run in this version, and why the others cannot.
+AVAILABLE = ("lint", "render", "fuzz")
+UNAVAILABLE = {
+    "cluster": "not available in this version: the install/upgrade/rollback/helm-test flows are not built yet",
+    "e2e": "not available in this version: the E2E flows (SC-001, SC-002 timings) are not built yet",
+}
+#: Tools each tier needs, checked before pytest starts so a missing one is one line, exit 2.
+NEEDS = {"lint": ("helm", "helm3"), "render": ("helm", "kubesec"), "fuzz": ("helm",)}
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="conformance", description="Helm chart conformance: lint, render rules, "
+                                "values fuzzing, cluster flows; JUnit and findings.json reports.")
+    p.add_argument("--version", action="version", version=f"conformance {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check", help="run the conformance tiers on a chart")
+    check.add_argument("chart", type=Path, help="chart directory")
+    check.add_argument("--tier", default="lint,render,fuzz",
+                       help=f"comma-separated tiers from {','.join(TIERS)}, or all (default lint,render,fuzz)")
+    for o in OPTIONS:
+        if o.name == "chart":
+            continue
+        kwargs: dict[str, object] = {"action": "append"} if o.multiple else {}
+        check.add_argument(o.flag, dest=o.name, default=None, help=f"{o.help} [env {o.env}]", **kwargs)  # type: ignore[arg-type]
+    check.add_argument("-n", "--workers", default="0", help="pytest-xdist workers (auto, or a number; 0 = none)")
+    check.add_argument("--pytest-arg", action="append", default=[], help="extra argument passed to pytest")
+    sub.add_parser("rules", help="list every rule with its ID, family, severity and doc")
+    docs = sub.add_parser("docs", help="regenerate a chart's README values table from values.yaml")
+    docs.add_argument("chart", type=Path)
+    docs.add_argument("--check", action="store_true", help="only check it is up to date (exit 1 if not)")
+    return p
+
+
+def select_tiers(spec: str) -> tuple[list[str], dict[str, str]]:
+    """Tiers to run and tiers left out with the reason; UsageError for unknown or unavailable tiers."""
+    names = list(TIERS) if spec.strip() == "all" else [t.strip() for t in spec.split(",") if t.strip()]
+    unknown = [t for t in names if t not in TIERS]
+    if unknown or not names:
+        raise UsageError(f"--tier {spec}: unknown tier {', '.join(unknown) or '(none)'}; use {','.join(TIERS)} or all")
+    if spec.strip() != "all":
+        asked = [t for t in names if t in UNAVAILABLE]
+        if asked:
+            raise UsageError(f"--tier {asked[0]}: {UNAVAILABLE[asked[0]]}; run --tier lint,render,fuzz")
+    run = [t for t in TIERS if t in names and t in AVAILABLE]
+    left = {t: UNAVAILABLE.get(t, "not asked for (--tier)") for t in TIERS if t not in run}
+    return run, left
+
+
+def preflight(chart: Chart, tiers: list[str], left: dict[str, str]) -> list[str]:
+    """Check tools and inputs before starting; move tiers that cannot run to `left` with the reason."""
+    for tier in tiers:
+        for tool in NEEDS.get(tier, ()):
+            tool_path(tool)
+    if "fuzz" in tiers and chart.schema is None:
+        left["fuzz"] = "the chart has no usable values.schema.json to fuzz from (the lint tier reports it)"
+        tiers = [t for t in tiers if t != "fuzz"]
+    return tiers
+
+
+def pytest_command(settings: Settings, tiers: list[str], args: argparse.Namespace) -> list[str]:
+    """The pytest invocation that runs the chosen suites with the plugin."""
+    cmd = [sys.executable, "-m", "pytest", "-c", str(SUITES / "pytest.ini"), "--rootdir", str(SUITES),
+           "-q", "--no-header", "--tb=no", "-p", "no:cacheprovider", "--chart", str(settings.chart),
+           "--reports", str(settings.reports), "--kube-version", settings.kube_version]
+    for o in OPTIONS:
+        value = getattr(args, o.name, None)
+        if o.name in ("chart", "reports", "kube_version") or value in (None, []):
+            continue
+        for v in value if isinstance(value, list) else [value]:
+            cmd += [BY_NAME[o.name].flag, str(v)]
+    if str(args.workers) not in ("0", ""):
+        cmd += ["-n", str(args.workers)]
+    cmd += list(args.pytest_arg)
+    return cmd + [str(SUITES / t) for t in tiers]
+
+
+def summarise(settings: Settings) -> int:
+    """Print the findings summary from findings.json; return the number of blocking findings."""
+    path = settings.reports / "findings.json"
+    if not path.is_file():
+        print("conformance: no findings.json was written", file=sys.stderr)
+        return 0
+    data = json.loads(path.read_text())
+    blocking = [f for f in data["findings"] if f["severity"] == "error" and not f.get("waived")]
+    for f in blocking[:30]:
+        obj = f"{f['kind']}/{f['name']}" + (f" container {f['container']}" if f.get("container") else "")
+        print(f"  [{f['tier']}:{f['scenario']}] {f['rule']}/{f['check']} {obj}: {f['message']}"
+              + (f" -> {f['remediation']}" if f.get("remediation") else ""))
+    if len(blocking) > 30:
+        print(f"  ... and {len(blocking) - 30} more in {path}")
+    s = data["summary"]
+    print(f"conformance: {s['errors']} errors, {s['warnings']} warnings, {s['waived']} waived; reports in "
+          f"{settings.reports}/ (findings.json, junit-<tier>.xml)")
+    return len(blocking)
+
+
+def check(args: argparse.Namespace) -> int:
+    """`conformance check`: validate inputs, say which tiers run, run pytest, summarise."""
+    cli = {o.name: getattr(args, o.name, None) for o in OPTIONS}
+    cli["chart"] = str(args.chart)
+    settings = resolve(cli)
+    chart = load_chart(args.chart, list(settings.values))
+    tiers, left = select_tiers(args.tier)
+    tiers = preflight(chart, tiers, left)
+    print(f"conformance: chart {chart.name} {chart.version} ({args.chart}), Kubernetes {settings.kube_version}, "
+          f"{len(chart.scenarios)} values scenarios")
+    print(f"conformance: tiers run: {', '.join(tiers) or 'none'}")
+    for tier, why in left.items():
+        print(f"conformance: tier {tier} left out: {why}")
+    if not tiers:
+        raise UsageError("no tier can run; see the reasons above")
+    settings.reports.mkdir(parents=True, exist_ok=True)
+    for stale in [settings.reports / "findings.json", *settings.reports.glob("junit-*.xml")]:
+        stale.unlink(missing_ok=True)
+    sys.stdout.flush()
+    proc = subprocess.Popen(pytest_command(settings, tiers, args))
+    try:
+        code = proc.wait()
+    except KeyboardInterrupt:
+        proc.send_signal(signal.SIGINT)
+        proc.wait()
+        summarise(settings)
+        return EXIT_INTERRUPTED
+    blocking = summarise(settings)
+    if code in (0, 1):
+        return EXIT_FINDINGS if code == 1 or blocking else EXIT_OK
+    if code == 2:
+        return EXIT_INTERRUPTED
+    print(f"conformance: pytest ended with exit code {code} (usage or internal error; see above)", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def list_rules() -> int:
+    """`conformance rules`: every rule, one line each."""
+    from conformance.rules import all_rules  # noqa: PLC0415 (import registers the rules)
+
+    for r in all_rules():
+        kinds = ",".join(sorted(r.kinds)) or "all kinds"
+        print(f"{r.id:24} {r.family:8} {r.severity:8} {r.doc} [{kinds}]")
+    return EXIT_OK
+
+
+def docs(args: argparse.Namespace) -> int:
+    """`conformance docs`: regenerate (or check) the README values table."""
+    from conformance.docs import update_readme  # noqa: PLC0415
+
+    if not (args.chart / "values.yaml").is_file():
+        raise UsageError(f"{args.chart}: no values.yaml; pass a chart directory")
+    fresh = update_readme(args.chart, check=args.check)
+    if args.check and not fresh:
+        print(f"{args.chart}/README.md: values table is stale; run `conformance docs {args.chart}`")
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: one clear line and exit 2 for usage and environment errors."""
+    args = _parser().parse_args(argv)
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    try:
+        if args.command == "check":
+            return check(args)
+        if args.command == "rules":
+            return list_rules()
+        return docs(args)
+    except ConformanceError as exc:
+        print(f"conformance: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
