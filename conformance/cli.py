@@ -9,23 +9,29 @@ import signal
 import subprocess
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from conformance import REPO_ROOT, __version__
 from conformance.chart import Chart, load_chart
 from conformance.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ConformanceError, UsageError
 from conformance.options import BY_NAME, OPTIONS, TIERS, Settings, resolve
+from conformance.render.helm_cli import render
 from conformance.tools import tool_path
 
 SUITES = REPO_ROOT / "suites"
 #: Tiers that run in this version, and why the others cannot.
-AVAILABLE = ("lint", "render", "fuzz")
-UNAVAILABLE = {
-    "cluster": "not available in this version: the install/upgrade/rollback/helm-test flows are not built yet",
-    "e2e": "not available in this version: the E2E flows (SC-001, SC-002 timings) are not built yet",
-}
+AVAILABLE = TIERS
+UNAVAILABLE: dict[str, str] = {}
 #: Tools each tier needs, checked before pytest starts so a missing one is one line, exit 2.
 NEEDS = {"lint": ("helm", "helm3"), "render": ("helm", "kubesec"), "fuzz": ("helm",)}
+#: Tools each cluster provider needs.
+PROVIDER_TOOLS = {
+    "kwok": ("helm", "kubectl", "kwokctl", "kwok", "etcd", "kube-apiserver", "kube-controller-manager",
+             "kube-scheduler"),
+    "kind": ("helm", "kubectl", "kind"),
+    "kubeconfig": ("helm", "kubectl"),
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,7 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="run the conformance tiers on a chart")
     check.add_argument("chart", type=Path, help="chart directory")
     check.add_argument("--tier", default="lint,render,fuzz",
-                       help=f"comma-separated tiers from {','.join(TIERS)}, or all (default lint,render,fuzz)")
+                       help=f"comma-separated tiers from {','.join(TIERS)}, or all (default lint,render,fuzz; "
+                       "cluster and e2e need a cluster: kwok here, Kind, or --kubeconfig)")
     for o in OPTIONS:
         if o.name == "chart":
             continue
@@ -66,7 +73,7 @@ def select_tiers(spec: str) -> tuple[list[str], dict[str, str]]:
     return run, left
 
 
-def preflight(chart: Chart, tiers: list[str], left: dict[str, str]) -> list[str]:
+def preflight(chart: Chart, settings: Settings, tiers: list[str], left: dict[str, str]) -> list[str]:
     """Check tools and inputs before starting; move tiers that cannot run to `left` with the reason."""
     for tier in tiers:
         for tool in NEEDS.get(tier, ()):
@@ -74,7 +81,45 @@ def preflight(chart: Chart, tiers: list[str], left: dict[str, str]) -> list[str]
     if "fuzz" in tiers and chart.schema is None:
         left["fuzz"] = "the chart has no usable values.schema.json to fuzz from (the lint tier reports it)"
         tiers = [t for t in tiers if t != "fuzz"]
+    if "e2e" in tiers and not launchable_jobs(chart, settings):
+        left["e2e"] = "the chart renders no Job or CronJob, so there is no job launch (SC-002) to time"
+        tiers = [t for t in tiers if t != "e2e"]
+    if {"cluster", "e2e"} & set(tiers):
+        provider = cluster_provider(settings)
+        for tool in PROVIDER_TOOLS[provider.kind]:
+            tool_path(tool)
+        print(f"conformance: cluster provider {provider.kind}: {provider.why}")
     return tiers
+
+
+@dataclass(frozen=True)
+class ProviderChoice:
+    """Which cluster provider `auto` resolves to, and why."""
+
+    kind: str
+    why: str
+
+
+def cluster_provider(settings: Settings) -> ProviderChoice:
+    """Resolve the provider the way the cluster fixtures will, to check its tools and say it up front."""
+    from conformance.cluster.kind import node_image  # noqa: PLC0415
+    from conformance.cluster.provider import kind_usable  # noqa: PLC0415 (only for cluster tiers)
+
+    if settings.provider != "auto":
+        return ProviderChoice(settings.provider, "chosen with --provider")
+    if settings.kubeconfig or os.environ.get("KUBECONFIG"):
+        return ProviderChoice("kubeconfig", "a kubeconfig was given")
+    if kind_usable(node_image()):
+        return ProviderChoice("kind", "docker runs and the Kind node image is present")
+    return ProviderChoice("kwok", "no kubeconfig given and no Kind node image here (kind needs one); "
+                          "kwok runs the real control plane with simulated nodes")
+
+
+def launchable_jobs(chart: Chart, settings: Settings) -> bool:
+    """True when the chart's default render has a Job or CronJob that is not a helm hook."""
+    result = render(chart, chart.scenarios[0], settings.kube_version_full)
+    return any(m.kind in ("Job", "CronJob") and "helm.sh/hook" not in
+               ((m.obj.get("metadata") or {}).get("annotations") or {}) for m in result.manifests)
 
 
 def pytest_command(settings: Settings, tiers: list[str], args: argparse.Namespace) -> list[str]:
@@ -89,7 +134,7 @@ def pytest_command(settings: Settings, tiers: list[str], args: argparse.Namespac
         for v in value if isinstance(value, list) else [value]:
             cmd += [BY_NAME[o.name].flag, str(v)]
     if str(args.workers) not in ("0", ""):
-        cmd += ["-n", str(args.workers)]
+        cmd += ["-n", str(args.workers), "--dist", "loadgroup"]
     cmd += list(args.pytest_arg)
     return cmd + [str(SUITES / t) for t in tiers]
 
@@ -121,9 +166,9 @@ def check(args: argparse.Namespace) -> int:
     settings = resolve(cli)
     chart = load_chart(args.chart, list(settings.values))
     tiers, left = select_tiers(args.tier)
-    tiers = preflight(chart, tiers, left)
     print(f"conformance: chart {chart.name} {chart.version} ({args.chart}), Kubernetes {settings.kube_version}, "
           f"{len(chart.scenarios)} values scenarios")
+    tiers = preflight(chart, settings, tiers, left)
     print(f"conformance: tiers run: {', '.join(tiers) or 'none'}")
     for tier, why in left.items():
         print(f"conformance: tier {tier} left out: {why}")

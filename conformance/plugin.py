@@ -62,6 +62,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if tier is None:
             continue
         item.add_marker(getattr(pytest.mark, tier))
+        item.user_properties.append(("tier", tier))
         marked = {m.name for m in item.iter_markers() if m.name in TIERS}
         if marked != {tier}:
             raise pytest.UsageError(f"{item.nodeid}: marked {sorted(marked)}; a suite test has exactly one tier")
@@ -94,7 +95,8 @@ class Collector:
 
     def add(self, report: pytest.TestReport) -> None:
         """Record one test phase report."""
-        tier = tier_of(Path(report.fspath)) or "other"
+        tier = next((str(v) for k, v in report.user_properties if k == "tier"), None)
+        tier = tier or tier_of(Path(report.fspath)) or "other"
         if report.when == "call" or report.outcome in ("failed", "skipped"):
             if report.when != "call" and report.outcome == "passed":
                 return

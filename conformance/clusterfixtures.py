@@ -1,0 +1,122 @@
+"""Fixtures for the cluster and e2e tiers: one cluster per session, a PSS-enforcing namespace per release."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from conformance.cases import chart_for
+from conformance.chart import Chart, Scenario
+from conformance.cluster import Cluster, KwokCluster, WaitTimeout, provider_for, wait_for
+from conformance.flows import storage
+from conformance.flows.helm_release import FlowError, HelmRelease, Step
+from conformance.flows.inspect import WORKLOADS, dump, not_ready, objects, warning_events
+from conformance.options import Settings
+from conformance.render.helm_cli import render
+from conformance.timeouts import TIMEOUTS
+
+#: Namespaces the harness creates enforce this Pod Security level, so admission rejects what PSS forbids.
+PSS_LEVEL = "restricted"
+
+
+@dataclass
+class Installed:
+    """A release installed for a tier: its handle, the install step (or the error), and where it lives."""
+
+    release: HelmRelease
+    chart: Chart
+    scenario: Scenario
+    source: str
+    step: Step | None
+    error: FlowError | None
+    cluster: Cluster
+    dump_dir: Path
+
+    def dump(self) -> Path:
+        """Write the namespace's events and objects for a failed check."""
+        return dump(self.cluster, self.release.namespace, self.dump_dir)
+
+
+@pytest.fixture(scope="session")
+def cluster(conformance_settings: Settings) -> Iterator[Cluster]:
+    """The session's cluster from the chosen provider; deleted at the end, on failure and on interrupt."""
+    c = provider_for(conformance_settings.provider, kubeconfig=conformance_settings.kubeconfig)
+    with c:
+        if isinstance(c, KwokCluster):
+            storage.provision(c)
+        yield c
+
+
+def namespace_for(cluster: Cluster, prefix: str) -> str:
+    """Create a namespace enforcing PSS restricted (warn and audit too) and return its name."""
+    name = f"{prefix}-{secrets.token_hex(3)}"[:63]
+    cluster.kubectl("create", "namespace", name)
+    labels = [f"pod-security.kubernetes.io/{mode}={PSS_LEVEL}" for mode in ("enforce", "warn", "audit")]
+    cluster.kubectl("label", "namespace", name, *labels)
+    return name
+
+
+def install(cluster: Cluster, chart: Chart, scenario: Scenario, source: str, tier: str, reports: Path) -> Installed:
+    """Install `source` (the chart under test, or the previous release for upgrades) in a fresh namespace."""
+    ns = namespace_for(cluster, f"{tier}-{chart.name}"[:40])
+    release = HelmRelease(cluster.kubeconfig, chart.name[:30].rstrip("-"), ns)
+    dump_dir = reports / "cluster" / f"{tier}-{scenario.name.replace('/', '_')}"
+    start = time.monotonic()
+    try:
+        step: Step | None = release.install(source, scenario.files, TIMEOUTS.sc001_deploy)
+        wait_ready(cluster, ns, release.name, TIMEOUTS.sc001_deploy)
+        assert step is not None
+        step = Step(step.name, time.monotonic() - start, step.output, step.warnings)
+        error = None
+    except FlowError as exc:
+        step, error = None, exc
+    return Installed(release, chart, scenario, source, step, error, cluster, dump_dir)
+
+
+def wait_ready(cluster: Cluster, namespace: str, release: str, timeout: float) -> None:
+    """Wait until the release's workloads are ready; fail fast on FailedCreate (e.g. PodSecurity) events."""
+    selector = f"app.kubernetes.io/instance={release}"
+
+    def settled() -> str:
+        rejected = warning_events(cluster, namespace)
+        if rejected:
+            return "pods were rejected: " + "; ".join(rejected)
+        pending = [r for w in objects(cluster, namespace, WORKLOADS, selector) if (r := not_ready(w))]
+        return "" if pending else "ready"
+
+    try:
+        outcome = wait_for(settled, timeout, TIMEOUTS.poll_interval, f"release {release} to be ready")
+        if outcome != "ready":
+            raise FlowError(outcome)
+    except WaitTimeout as exc:
+        pending = [r for w in objects(cluster, namespace, WORKLOADS, selector) if (r := not_ready(w))]
+        raise FlowError(f"{exc}: {'; '.join(pending)}") from exc
+
+
+def teardown(inst: Installed) -> None:
+    """Uninstall the release and delete its namespace (best effort: the cluster is deleted anyway)."""
+    with contextlib.suppress(FlowError):
+        inst.release.uninstall(TIMEOUTS.helm_uninstall)
+    inst.cluster.run_kubectl("delete", "namespace", inst.release.namespace, "--wait=false")
+
+
+def launchable(config: pytest.Config) -> list[tuple[str, str]]:
+    """(kind, name) of every Job and CronJob the chart renders by default (helm hooks excluded)."""
+    from conformance.suite import settings_of  # noqa: PLC0415 (suite imports the plugin)
+
+    settings = settings_of(config)
+    assert settings.chart is not None
+    chart = chart_for(settings.chart.resolve(), settings.values)
+    result = render(chart, chart.scenarios[0], settings.kube_version_full)
+    out = []
+    for m in result.manifests:
+        hook = ((m.obj.get("metadata") or {}).get("annotations") or {}).get("helm.sh/hook")
+        if m.kind in ("Job", "CronJob") and not hook:
+            out.append((m.kind, m.name))
+    return out

@@ -1,0 +1,1 @@
+"""Cluster flows: install, upgrade, rollback, `helm test`, job launch, each timed, on any provider."""
