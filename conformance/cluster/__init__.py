@@ -1,0 +1,23 @@
+"""Cluster providers for the harness's cluster flows: kwok (default here), Kind, or an existing kubeconfig."""
+
+from conformance.cluster.base import Cluster, KubectlError, random_name
+from conformance.cluster.kind import KindCluster
+from conformance.cluster.kubeconfig import KubeconfigCluster
+from conformance.cluster.kwok import KwokCluster
+from conformance.cluster.provider import PROVIDERS, provider_for
+from conformance.cluster.timeouts import CLUSTER_TIMEOUTS, ClusterTimeouts, WaitTimeout, wait_for
+
+__all__ = [
+    "CLUSTER_TIMEOUTS",
+    "PROVIDERS",
+    "Cluster",
+    "ClusterTimeouts",
+    "KindCluster",
+    "KubeconfigCluster",
+    "KubectlError",
+    "KwokCluster",
+    "WaitTimeout",
+    "provider_for",
+    "random_name",
+    "wait_for",
+]
