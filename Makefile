@@ -30,7 +30,7 @@ conformance: venv tools ## Run the conformance tiers ($(TIERS)) on the bundled c
 	done; exit $$rc
 
 test: venv tools ## Run the harness's own tests
-	$(BIN)/python -m pytest tests -n 2
+	$(BIN)/python -m pytest tests -n 2 --dist loadgroup
 
 lint: venv ## ruff and mypy --strict
 	$(BIN)/ruff check conformance tests suites bench

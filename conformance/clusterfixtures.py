@@ -59,6 +59,8 @@ def namespace_for(cluster: Cluster, prefix: str) -> str:
     cluster.kubectl("create", "namespace", name)
     labels = [f"pod-security.kubernetes.io/{mode}={PSS_LEVEL}" for mode in ("enforce", "warn", "audit")]
     cluster.kubectl("label", "namespace", name, *labels)
+    wait_for(lambda: cluster.run_kubectl("get", "serviceaccount", "default", "--namespace", name).returncode == 0,
+             TIMEOUTS.ready, TIMEOUTS.poll_interval, f"the default ServiceAccount of namespace {name}")
     return name
 
 

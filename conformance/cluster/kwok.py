@@ -187,6 +187,9 @@ class KwokCluster(Cluster):
         """The API server is ready and at least `nodes` nodes report Ready."""
         if not self.reachable():
             return False
+        # Pods are only admitted once the controller manager has made the namespace's default ServiceAccount.
+        if self.run_kubectl("get", "serviceaccount", "default", "--namespace", "default").returncode != 0:
+            return False
         if self.nodes == 0:
             return True
         items = json.loads(self.kubectl("get", "nodes", "-o", "json"))["items"]
@@ -245,7 +248,8 @@ class KwokCluster(Cluster):
         """Wait for the cluster's processes to exit, SIGKILL our stragglers; the ones still alive."""
 
         def gone() -> bool:
-            return not any(pid_alive(pid) and self._owned(pid) for pid in pids.values())
+            # An exiting process may already have an empty cmdline, so ownership only gates the SIGKILL below.
+            return not any(pid_alive(pid) for pid in pids.values())
 
         try:
             wait_for(
