@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CHARTS := charts/floe-platform charts/floe-jobs
-TIERS ?= lint,render,fuzz
+TIERS ?= all
 REPORTS ?= reports
 WORKERS ?= 0
 
