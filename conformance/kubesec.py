@@ -60,7 +60,7 @@ def scores(objects: list[dict[str, Any]], kube_version: str, cache: Path) -> dic
     schemas = standalone_schemas(kube_version, cache)
     location = str(schemas) + "/{{ .ResourceKind }}{{ .KindSuffix }}.json"
     with tempfile.NamedTemporaryFile("w", suffix=".json", dir=cache, delete=False) as f:
-        f.write("\n".join(json.dumps(o) for o in workloads))
+        f.write("\n---\n".join(json.dumps(o) for o in workloads))  # kubesec reads YAML documents
         path = Path(f.name)
     try:
         proc = run(["kubesec", "scan", "--schema-location", location, str(path)], timeout=TIMEOUTS.kubesec)
@@ -71,7 +71,9 @@ def scores(objects: list[dict[str, Any]], kube_version: str, cache: Path) -> dic
     except json.JSONDecodeError as exc:
         raise EnvError(f"kubesec scan gave no JSON (exit {proc.returncode}): {proc.stderr.strip()[:200]}") from exc
     out: dict[str, tuple[int, list[str]]] = {}
-    for obj, res in zip(workloads, results, strict=False):
+    if len(results) != len(workloads):
+        raise EnvError(f"kubesec scored {len(results)} of {len(workloads)} workloads; check the kubesec build")
+    for obj, res in zip(workloads, results, strict=True):
         ref = f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name')}"
         if res.get("valid") is False:
             out[ref] = (int(res.get("score", 0)), [f"kubesec could not score it: {res.get('message', '')}"])

@@ -48,6 +48,8 @@ def parse(entries: list[Any]) -> list[Waiver]:
                 expiry = dt.date.fromisoformat(expiry)
             except ValueError:
                 continue
+        if isinstance(expiry, dt.datetime):
+            expiry = expiry.date()
         if not isinstance(expiry, dt.date):
             continue
         out.append(Waiver(str(w["rule"]), str(w["object"]), str(w["reason"]), expiry,

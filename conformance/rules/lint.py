@@ -15,7 +15,12 @@ CHART = frozenset({"Chart"})
 SEMVER = re.compile(
     r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$"
 )
-CONSTRAINT = re.compile(r"^\s*(\|\||,|\s|[<>=!~^]*\s*v?\d+(\.(\d+|x|\*))*(\.(\d+|x|\*))?(-[0-9A-Za-z.-]*)?)+\s*$")
+#: One version term of a constraint (`>=1.30.0-0`, `~1.30`, `1.x`), and what may separate two terms. Terms need
+#: a separator, so the pattern cannot split a number across terms (the nested form backtracked exponentially).
+_TERM = r"[<>=!~^]*\s*v?\d+(?:\.(?:\d+|x|X|\*)){0,2}(?:-[0-9A-Za-z.-]*)?(?:\+[0-9A-Za-z.-]+)?"
+_SEP = r"(?:\s*(?:\|\||,)\s*|\s+-\s+|\s+)"
+CONSTRAINT = re.compile(rf"^\s*{_TERM}(?:{_SEP}{_TERM})*\s*$")
+_BLOCK_SCALAR = re.compile(r"^[|>][-+0-9]*\s*(#.*)?$")
 _KEY = re.compile(r"^(?P<indent>\s*)(?P<key>[A-Za-z0-9_./-]+|\"[^\"]+\"|'[^']+'):(\s|$)")
 
 
@@ -91,14 +96,19 @@ def undocumented_keys(text: str) -> list[tuple[str, int]]:
     stack: list[tuple[int, str]] = []
     prev = ""
     in_list_at = -1
+    block_at = -1  # indent of a key whose value is a block scalar (`|`, `>-`): its lines are text, not keys
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
+        indent = len(line) - len(line.lstrip())
+        if block_at >= 0 and (not stripped or indent > block_at):
+            continue
+        block_at = -1
         if not stripped:
             prev = ""
             continue
-        indent = len(line) - len(line.lstrip())
-        if (in_list_at >= 0 and indent > in_list_at) or stripped.startswith("- "):
-            in_list_at = indent if stripped.startswith("- ") and in_list_at < 0 else in_list_at
+        item = stripped.startswith("- ") or stripped == "-"
+        if (in_list_at >= 0 and indent > in_list_at) or item:
+            in_list_at = indent if item and in_list_at < 0 else in_list_at
             prev = stripped
             continue
         in_list_at = -1
@@ -111,6 +121,8 @@ def undocumented_keys(text: str) -> list[tuple[str, int]]:
             stack.append((indent, key))
             if not prev.startswith("#"):
                 out.append((path, number))
+            if _BLOCK_SCALAR.match(line[m.end():].strip()):
+                block_at = indent
         prev = stripped
     return out
 
@@ -150,6 +162,8 @@ def waivers_valid(obj: Obj, ctx: Context) -> Iterator[Violation]:
                 yield Violation(f"{where}: {key} is missing", f"{where}.{key}", "shape",
                                 remediation=f"add {key} to the waiver")
         expiry = w.get("expiry")
+        if isinstance(expiry, dt.datetime):
+            expiry = expiry.date()  # YAML reads `2026-01-01T00:00:00` as a datetime, which cannot be compared to a date
         if isinstance(expiry, str):
             try:
                 expiry = dt.date.fromisoformat(expiry)
@@ -157,6 +171,10 @@ def waivers_valid(obj: Obj, ctx: Context) -> Iterator[Violation]:
                 yield Violation(f"{where}: expiry {expiry!r} is not YYYY-MM-DD", f"{where}.expiry", "shape",
                                 remediation="write the expiry as YYYY-MM-DD")
                 continue
+        elif expiry and not isinstance(expiry, dt.date):
+            yield Violation(f"{where}: expiry {expiry!r} is not a date", f"{where}.expiry", "shape",
+                            remediation="write the expiry as YYYY-MM-DD")
+            continue
         if isinstance(expiry, dt.date) and expiry < today:
             yield Violation(f"{where}: waiver of {w.get('rule')} for {w.get('object')} expired on {expiry}",
                             f"{where}.expiry", "expired",

@@ -1,0 +1,141 @@
+"""Every registered rule against its pass and fail fixtures (fixtures/rules/<rule-id>/{pass,fail}/).
+
+A fixture file holds the subject object first, then context objects (the other objects of the same render).
+A fail fixture names the exact set of checks it must produce in its `conformance.floe.dev/expect-checks`
+annotation. A fixture directory is a chart: its chart document is the subject, `helm lint` output comes from
+the real helm and helm3, and the annotation lives in Chart.yaml. kubesec scores come from the real kubesec.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import conformance.rules
+from conformance import kubesec
+from conformance.cases import helm_lint
+from conformance.chart import load_chart, load_waivers_text
+from conformance.rules import Context, Rule, all_rules, get_rule
+from conformance.rules.base import FAMILIES
+from conformance.rules.lint import chart_document
+
+# Every module under conformance/rules registers its rules on import: walk them all, so a rule module the
+# package forgets to import is still held to its fixtures (and collection is the same on every xdist worker).
+for _mod in pkgutil.iter_modules(conformance.rules.__path__):
+    importlib.import_module(f"conformance.rules.{_mod.name}")
+
+RULES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "rules"
+EXPECT = "conformance.floe.dev/expect-checks"
+KUBE_VERSION = "conformance.floe.dev/kube-version"
+DEFAULT_KUBE = "1.35"
+KEBAB = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+#: Rule IDs are referenced by waivers, reports and `--rules`: removing or renaming one is a breaking change.
+STABLE_IDS = {
+    "chart-metadata", "helm-lint", "image-pinned", "k8s-schema", "k8s-schema-known", "kubesec-score",
+    "labels-component", "labels-recommended", "labels-selector-match", "labels-selector-stable",
+    "labels-service-selector", "probes", "rbac-no-wildcard", "resources", "sa-token-automount",
+    "values-defaults-valid", "values-documented", "values-schema", "waivers-valid",
+}
+
+
+def fixture_entries(rule_id: str, outcome: str) -> list[Path]:
+    """The fixtures of one rule and outcome: YAML files and chart directories, sorted."""
+    folder = RULES_DIR / rule_id / outcome
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix == ".yaml" or (p / "Chart.yaml").is_file())
+
+
+def all_fixtures() -> list[Any]:
+    """(rule folder, outcome, path) for every fixture on disk, as pytest params."""
+    out = []
+    for rule_dir in sorted(p for p in RULES_DIR.iterdir() if p.is_dir()):
+        for outcome in ("pass", "fail"):
+            out += [pytest.param(rule_dir.name, outcome, path, id=f"{rule_dir.name}/{outcome}/{path.stem}")
+                    for path in fixture_entries(rule_dir.name, outcome)]
+    return out
+
+
+def annotations(obj: dict[str, Any]) -> dict[str, str]:
+    """An object's metadata.annotations."""
+    return (obj.get("metadata") or {}).get("annotations") or {}
+
+
+def expected_checks(annots: dict[str, str]) -> set[str]:
+    """The checks a fail fixture announces."""
+    return {c.strip() for c in annots.get(EXPECT, "").split(",") if c.strip()}
+
+
+def load_subject(rule: Rule, path: Path, cache: Path) -> tuple[dict[str, Any], Context, dict[str, str]]:
+    """The subject, the context the rule sees, and the fixture's annotations."""
+    if path.is_dir():
+        chart = load_chart(path)
+        text = (path / "values.yaml").read_text() if (path / "values.yaml").is_file() else ""
+        doc = chart_document(chart.metadata, chart.defaults, text, chart.schema, chart.schema_error,
+                             load_waivers_text(path))
+        extras = {"helm_lint": helm_lint(chart, chart.scenarios[0], f"{DEFAULT_KUBE}.0")}
+        return doc, Context(DEFAULT_KUBE, (), extras), dict(chart.metadata.get("annotations") or {})
+    docs = [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
+    assert docs and all(isinstance(d, dict) for d in docs), f"{path}: every YAML document must be a mapping"
+    subject, annots = docs[0], annotations(docs[0])
+    kube = annots.get(KUBE_VERSION, DEFAULT_KUBE)
+    extras: dict[str, Any] = {}
+    if rule.id == "kubesec-score":
+        extras["kubesec"] = kubesec.scores([subject], kube, cache)
+        assert extras["kubesec"], f"{path}: kubesec scored nothing"
+    return subject, Context(kube, tuple(docs), extras), annots
+
+
+@pytest.mark.parametrize(("rule_id", "outcome", "path"), all_fixtures())
+def test_fixture(rule_id: str, outcome: str, path: Path, kubesec_cache: Path) -> None:
+    """A pass fixture has no violations; a fail fixture has exactly the announced checks, each explained."""
+    assert rule_id in {r.id for r in all_rules()}, f"fixtures/rules/{rule_id}: no rule has this ID"
+    rule = get_rule(rule_id)
+    subject, ctx, annots = load_subject(rule, path, kubesec_cache)
+    assert rule.applies_to(subject), f"{path.name}: a {subject.get('kind')} is not something {rule_id} looks at"
+    violations = rule.check(subject, ctx)
+    if outcome == "pass":
+        assert EXPECT not in annots, f"{path.name}: a pass fixture announces no checks"
+        assert violations == [], "\n".join(v.message for v in violations)
+        return
+    expected = expected_checks(annots)
+    assert expected, f"{path.name}: a fail fixture must carry {EXPECT}"
+    assert {v.check for v in violations} == expected, "\n".join(f"{v.check}: {v.message}" for v in violations)
+    for v in violations:
+        assert v.message.strip() and v.remediation.strip(), f"{v.check}: a finding says what is wrong and the fix"
+
+
+@pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.id)
+def test_every_rule_has_pass_and_fail_fixtures(rule: Rule) -> None:
+    """STYLE 2: a rule without fixtures fails."""
+    assert fixture_entries(rule.id, "pass"), f"fixtures/rules/{rule.id}/pass/ has no fixture"
+    assert fixture_entries(rule.id, "fail"), f"fixtures/rules/{rule.id}/fail/ has no fixture"
+
+
+@pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.id)
+def test_rule_has_kebab_id_family_and_docstring_doc(rule: Rule) -> None:
+    """IDs are kebab-case, families closed, and the doc is the first line of the check's docstring."""
+    assert KEBAB.match(rule.id), rule.id
+    assert rule.family in FAMILIES
+    assert rule.severity in ("error", "warning", "info")
+    first_line = (rule.fn.__doc__ or "").strip().splitlines()[0]
+    assert rule.doc == first_line and len(rule.doc) > 20
+    assert rule.doc.endswith("."), f"{rule.id}: the doc is one sentence: {rule.doc!r}"
+
+
+def test_rule_ids_are_stable() -> None:
+    """No known rule ID disappears (waivers and reports refer to them)."""
+    assert {r.id for r in all_rules()} >= STABLE_IDS
+
+
+def test_every_fixture_folder_belongs_to_a_rule() -> None:
+    """A fixture folder for a renamed or deleted rule would silently stop being tested."""
+    ids = {r.id for r in all_rules()}
+    assert sorted(p.name for p in RULES_DIR.iterdir() if p.is_dir() and p.name not in ids) == []
+
