@@ -18,7 +18,7 @@ from conformance.flows import storage
 from conformance.flows.helm_release import FlowError, HelmRelease, Step
 from conformance.flows.inspect import WORKLOADS, dump, not_ready, objects, warning_events
 from conformance.options import Settings
-from conformance.render.helm_cli import render
+from conformance.render.helm_cli import RELEASE, render
 from conformance.timeouts import TIMEOUTS
 
 #: Namespaces the harness creates enforce this Pod Security level, so admission rejects what PSS forbids.
@@ -67,7 +67,7 @@ def namespace_for(cluster: Cluster, prefix: str) -> str:
 def install(cluster: Cluster, chart: Chart, scenario: Scenario, source: str, tier: str, reports: Path) -> Installed:
     """Install `source` (the chart under test, or the previous release for upgrades) in a fresh namespace."""
     ns = namespace_for(cluster, f"{tier}-{chart.name}"[:40])
-    release = HelmRelease(cluster.kubeconfig, chart.name[:30].rstrip("-"), ns)
+    release = HelmRelease(cluster.kubeconfig, RELEASE, ns)  # the render tier's release name: same object names
     dump_dir = reports / "cluster" / f"{tier}-{scenario.name.replace('/', '_')}"
     start = time.monotonic()
     try:
