@@ -79,7 +79,8 @@ def chart_for(chart_dir: Path, values: tuple[str, ...]) -> Chart:
     return load_chart(chart_dir, list(values))
 
 
-def _chart(settings: Settings) -> Chart:
+def chart_of(settings: Settings) -> Chart:
+    """The chart under test of a run."""
     assert settings.chart is not None
     return chart_for(settings.chart.resolve(), settings.values)
 
@@ -102,7 +103,7 @@ def helm_lint(chart: Chart, scenario: Scenario, kube_version: str) -> dict[str, 
 
 def lint_cases(settings: Settings) -> list[Case]:
     """Chart-level lint rules once, and helm lint per scenario."""
-    chart = _chart(settings)
+    chart = chart_of(settings)
     text = (chart.path / "values.yaml").read_text() if (chart.path / "values.yaml").is_file() else ""
     doc = Manifest(chart_document(chart.metadata, chart.defaults, text, chart.schema, chart.schema_error,
                                   load_waivers_text(chart.path)), "Chart.yaml")
@@ -148,7 +149,7 @@ def cases_for_manifests(
 
 def render_cases(settings: Settings) -> list[Case | RenderFailure]:
     """Render every scenario with the real helm, then one case per rule x object."""
-    chart = _chart(settings)
+    chart = chart_of(settings)
     waivers = _waivers(chart)
     out: list[Case | RenderFailure] = []
     for sc in chart.scenarios:

@@ -10,6 +10,8 @@ import yaml
 
 _SOURCE = re.compile(r"^# Source: (?P<src>.+)$", re.MULTILINE)
 _SEPARATOR = re.compile(r"^---\s*$", re.MULTILINE)
+#: libyaml's safe loader parses rendered manifests about 7x faster than the pure-Python one.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ def parse_manifests(text: str) -> list[Manifest]:
     for doc in _SEPARATOR.split(text):
         m = _SOURCE.search(doc)
         template = m.group("src").strip() if m else ""
-        obj = yaml.safe_load(doc)
+        obj = yaml.load(doc, Loader=_LOADER)  # noqa: S506 - a SafeLoader (libyaml's when available)
         if isinstance(obj, dict) and obj:
             out.append(Manifest(obj, template))
         elif isinstance(obj, list):

@@ -1,0 +1,129 @@
+"""The fuzz tier finds each planted bug of the fixture charts, shrinks it to minimal values, writes a replay
+file, and passes the compliant chart; plus unit tests of the schema transforms, strategies and mutations."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, seed, settings
+
+from conformance import REPO_ROOT
+from conformance.fuzz.mutations import mutations
+from conformance.fuzz.replay import to_yaml
+from conformance.fuzz.schema import first_error, generation_schema, inline_refs
+from conformance.fuzz.strategies import Example, valid_values
+from conformance.values import merge_values
+
+CHARTS = REPO_ROOT / "fixtures" / "charts"
+SUITE = REPO_ROOT / "suites" / "fuzz" / "test_fuzz.py"
+
+
+def run_fuzz(chart: str, reports: Path, tests: str, examples: int, env: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    """Run the fuzz suite (the ci profile) on a fixture chart; exit code and findings.json."""
+    args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(SUITE), "-k", tests,
+            "--chart", str(CHARTS / chart), "--reports", str(reports), "--fuzz-examples", str(examples)]
+    proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd=reports.parent, timeout=300,
+                          check=False)
+    findings = json.loads((reports / "findings.json").read_text())
+    return proc.returncode, findings
+
+
+@pytest.mark.parametrize(("chart", "test", "rule", "minimal"), [
+    ("fuzz-privileged-sidecar", "test_conformant", "fuzz-conformant", {"debugSidecar": {"enabled": True}}),
+    ("fuzz-div-zero", "test_renders", "fuzz-renders", {"shards": 0}),
+    ("fuzz-fail-combo", "test_renders", "fuzz-renders", {"tls": {"enabled": True}, "service": {"type": "NodePort"}}),
+])
+def test_planted_bug_found_and_shrunk(chart: str, test: str, rule: str, minimal: dict[str, Any], tmp_path: Path,
+                                      tool_env: dict[str, str]) -> None:
+    """The planted bug is found, its values are exactly the trigger, and the replay file holds them."""
+    code, data = run_fuzz(chart, tmp_path / "reports", test, 800, tool_env)
+    assert code == 1
+    found = [f for f in data["findings"] if f["rule"] == rule and not f["waived"]]
+    assert found, data
+    assert all(f["values"] == minimal and f["tier"] == "fuzz" for f in found)
+    replay = Path(found[0]["extra"]["replay"])
+    assert yaml.safe_load(replay.read_text()) == minimal
+    assert f"--values {replay}" in found[0]["extra"]["command"]
+
+
+def test_compliant_chart_passes(tmp_path: Path, tool_env: dict[str, str]) -> None:
+    """Every property holds on the compliant fixture chart."""
+    code, data = run_fuzz("fuzz-compliant", tmp_path / "reports", "test_", 300, tool_env)
+    assert code == 0, data
+    assert data["summary"]["errors"] == 0
+
+
+def test_waiver_quarantines_finding(tmp_path: Path, tool_env: dict[str, str]) -> None:
+    """A waiver in conformance-waivers.yaml quarantines a known fuzz finding (it is reported, not blocking)."""
+    chart = tmp_path / "charts" / "fuzz-div-zero"
+    chart.parent.mkdir()
+    shutil.copytree(CHARTS / "fuzz-div-zero", chart)
+    waiver = {"rule": "fuzz-renders", "object": "Chart/fuzz-div-zero", "reason": "known", "expiry": "2999-01-01"}
+    (chart / "conformance-waivers.yaml").write_text(yaml.safe_dump({"waivers": [waiver]}))
+    args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(SUITE), "-k", "test_renders",
+            "--chart", str(chart), "--reports", str(tmp_path / "r"), "--fuzz-examples", "200"]
+    proc = subprocess.run(args, capture_output=True, text=True, env=tool_env, cwd=tmp_path, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout
+
+
+SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object", "additionalProperties": False, "required": ["mode", "replicas"],
+    "properties": {
+        "mode": {"enum": ["a", "b"]},
+        "replicas": {"type": "integer", "minimum": 1, "maximum": 5},
+        "name": {"type": "string", "pattern": "^[a-z]+$", "maxLength": 10},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "image": {"$ref": "#/$defs/image"},
+        "tls": {"type": "object", "properties": {"enabled": {"type": "boolean"}, "secret": {"type": "string"}},
+                "if": {"properties": {"enabled": {"const": True}}, "required": ["enabled"]},
+                "then": {"required": ["secret"]}},
+    },
+    "$defs": {"image": {"type": "object", "required": ["tag"], "properties": {"tag": {"type": "string"}}}},
+}
+DEFAULTS = {"mode": "a", "replicas": 1, "image": {"tag": "1.0"}, "tls": {"enabled": False}}
+
+
+def test_generation_schema_is_bounded_and_sparse() -> None:
+    """Refs are inlined, sizes capped, and `required` relaxed only along the properties chain."""
+    gen = generation_schema(SCHEMA)
+    assert "required" not in gen and "required" not in gen["properties"]["image"]
+    assert gen["properties"]["tags"]["maxItems"] == 3
+    assert gen["properties"]["tags"]["items"]["maxLength"] == 24
+    assert gen["properties"]["tls"]["then"] == {"required": ["secret"]}
+    assert inline_refs(SCHEMA)["properties"]["image"]["required"] == ["tag"]
+
+
+@seed(1)
+@settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(valid_values(SCHEMA, DEFAULTS))
+def test_valid_values_are_valid_and_minimal(example: Example) -> None:
+    """Every generated example is schema-valid, and its minimal values only hold changes."""
+    assert first_error(SCHEMA, example.merged) == ""
+    for key, value in example.minimal.items():
+        assert DEFAULTS.get(key) != value
+
+
+def test_mutations_are_invalid_and_cover_each_constraint() -> None:
+    """Each mutation breaks the schema, and every kind the schema states is produced."""
+    found = mutations(SCHEMA, DEFAULTS)
+    kinds = {m.kind for m in found}
+    assert {"wrong-type", "below-minimum", "above-maximum", "not-in-enum", "unknown-key", "missing-required",
+            "pattern-mismatch", "too-long"} <= kinds
+    for m in found:
+        assert first_error(SCHEMA, merge_values(DEFAULTS, m.override)), m.name
+
+
+def test_replay_yaml_round_trips_ambiguous_strings() -> None:
+    """Strings Go's YAML would read as numbers or booleans are quoted in replay files."""
+    values = {"a": "1e3", "b": "yes", "c": "", "d": "plain", "e": 3}
+    text = to_yaml(values)
+    assert '"1e3"' in text and '"yes"' in text
+    assert yaml.safe_load(text) == values

@@ -1,0 +1,139 @@
+"""Differential test: the in-process backend (helm-python-sdk) renders exactly what `helm template` renders,
+for the bundled charts' scenarios, every fixture chart, and a sample of fuzzed values.
+
+What must match: the multiset of (template path, parsed object) and, when one backend fails, the other fails
+too with the same normalised message (YAML parse errors of a template only as "both failed": the CLI parses
+in Go, the in-process backend in PyYAML). Not compared: `.Capabilities.HelmVersion` (no chart renders it).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, seed, settings
+
+from conformance import REPO_ROOT
+from conformance.chart import Scenario, load_chart
+from conformance.fuzz.backend import render_cli
+from conformance.fuzz.strategies import Example, valid_values
+from conformance.render.helm_cli import render_files
+from conformance.render.inprocess import render_values
+from conformance.render.manifest import RenderResult
+from conformance.values import load_yaml_mapping, merge_values
+
+KUBE = "1.35.0"
+BUNDLED = [REPO_ROOT / "charts" / n for n in ("floe-platform", "floe-jobs")]
+FIXTURES = sorted(p for p in (REPO_ROOT / "fixtures" / "charts").iterdir() if (p / "Chart.yaml").is_file())
+
+
+RANDOM = "<random>"
+
+
+def keyed(result: RenderResult) -> dict[tuple[str, str, str], Any]:
+    """The render's objects by (template, kind, name)."""
+    return {(m.template, m.kind, m.name): m.obj for m in result.manifests}
+
+
+def mask(obj: Any, twin: Any) -> Any:
+    """`obj` with every leaf that differs from `twin` (random data, e.g. randAlphaNum secrets) masked."""
+    if isinstance(obj, dict) and isinstance(twin, dict) and obj.keys() == twin.keys():
+        return {k: mask(v, twin[k]) for k, v in obj.items()}
+    if isinstance(obj, list) and isinstance(twin, list) and len(obj) == len(twin):
+        return [mask(a, b) for a, b in zip(obj, twin, strict=True)]
+    return obj if obj == twin else RANDOM
+
+
+def apply(obj: Any, ref: Any) -> Any:
+    """`obj` with the leaves masked in `ref` masked too (and nothing else)."""
+    if ref == RANDOM:
+        return RANDOM
+    if isinstance(obj, dict) and isinstance(ref, dict):
+        return {k: apply(v, ref[k]) if k in ref else v for k, v in obj.items()}
+    if isinstance(obj, list) and isinstance(ref, list) and len(obj) == len(ref):
+        return [apply(x, r) for x, r in zip(obj, ref, strict=True)]
+    return obj
+
+
+def masked(result: RenderResult, first: RenderResult, second: RenderResult) -> str:
+    """`result`'s objects as canonical JSON, masked only where two in-process renders of the same values differ."""
+    a, b = keyed(first), keyed(second)
+    refs = {k: mask(a[k], b[k]) for k in a if k in b and a[k] != b[k]}
+    out = {"|".join(k): apply(v, refs[k]) if k in refs else v for k, v in keyed(result).items()}
+    return json.dumps(out, sort_keys=True, default=str, indent=1)
+
+
+def assert_same(cli: RenderResult, inproc: RenderResult, what: str, again: RenderResult | None = None) -> None:
+    """Both rendered the same objects (random data masked), or both failed with the same message."""
+    assert bool(cli.error) == bool(inproc.error), f"{what}: CLI error {cli.error!r}, in-process {inproc.error!r}"
+    if cli.error:
+        if not inproc.error.startswith("YAML parse error"):
+            assert cli.error == inproc.error, what
+        return
+    twin = again or inproc
+    assert len(cli.manifests) == len(inproc.manifests), what
+    assert masked(cli, inproc, twin) == masked(inproc, inproc, twin), what
+
+
+def scenarios() -> list[Any]:
+    """(chart, scenario) of every bundled and fixture chart."""
+    out = []
+    for chart_dir in [*BUNDLED, *FIXTURES]:
+        if not (chart_dir / "Chart.yaml").is_file():
+            continue
+        for sc in load_chart(chart_dir).scenarios:
+            out.append(pytest.param(chart_dir, sc, id=f"{chart_dir.name}/{sc.name}"))
+    return out
+
+
+@pytest.mark.parametrize(("chart_dir", "scenario"), scenarios())
+def test_scenario_renders_identically(chart_dir: Path, scenario: Scenario) -> None:
+    """Each scenario (defaults, values-*.yaml, ci/*-values.yaml) renders the same with both backends."""
+    values: dict[str, Any] = {}
+    for f in scenario.files:
+        values = merge_values(values, load_yaml_mapping(f))
+    cli = render_files(load_chart(chart_dir), scenario.files, KUBE)
+    inproc, again = render_values(chart_dir, values, KUBE), render_values(chart_dir, values, KUBE)
+    assert_same(cli, inproc, f"{chart_dir.name}/{scenario.name}", again)
+
+
+def fuzzed(chart_dir: Path, count: int) -> list[Example]:
+    """A fixed sample of fuzzed schema-valid examples of a chart."""
+    chart = load_chart(chart_dir)
+    out: list[Example] = []
+
+    @seed(7)
+    @settings(max_examples=count, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(valid_values(chart.schema or {}, chart.defaults))
+    def collect(example: Example) -> None:
+        out.append(example)
+
+    collect()
+    return out[:count]
+
+
+FUZZED = [c for c in (REPO_ROOT / "charts" / "floe-platform", REPO_ROOT / "fixtures" / "charts" / "fuzz-compliant",
+                      REPO_ROOT / "fixtures" / "charts" / "fuzz-div-zero") if (c / "values.schema.json").is_file()]
+
+
+@pytest.mark.parametrize("chart_dir", FUZZED, ids=[c.name for c in FUZZED])
+def test_fuzzed_values_render_identically(chart_dir: Path) -> None:
+    """A sample of fuzzed values renders the same with both backends (errors included), with and without
+    Helm's schema check in process."""
+    for example in fuzzed(chart_dir, 12):
+        cli = render_cli(chart_dir, example.minimal, KUBE)
+        inproc, again = (render_values(chart_dir, example.minimal, KUBE) for _ in range(2))
+        assert_same(cli, inproc, f"{chart_dir.name} {example.minimal}", again)
+        if not cli.error:
+            fast = render_values(chart_dir, example.minimal, KUBE, validate=False)
+            assert_same(cli, fast, f"{chart_dir.name} (no schema) {example.minimal}", again)
+
+
+def test_schema_errors_match() -> None:
+    """A schema violation gives the same normalised error from both backends."""
+    chart_dir = REPO_ROOT / "fixtures" / "charts" / "fuzz-compliant"
+    bad = {"replicaCount": 0, "unknown": 1}
+    assert_same(render_cli(chart_dir, bad, KUBE), render_values(chart_dir, bad, KUBE), "schema error")
+    assert render_values(chart_dir, bad, KUBE).error
