@@ -126,7 +126,7 @@ def _kubesec_cached(objects: list[dict[str, Any]], settings: Settings) -> dict[s
     cache = settings.reports / ".cache"
     cache.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(json.dumps(objects, sort_keys=True, default=str).encode()).hexdigest()[:24]
-    path = cache / "kubesec" / f"{digest}-{settings.kube_version}-v2.json"  # v2: every workload scored
+    path = cache / "kubesec" / f"{digest}-{settings.kube_version}-v3.json"  # v3: every workload scored, Jobs as Pods
     if path.is_file():
         return {k: (int(v[0]), list(v[1])) for k, v in json.loads(path.read_text()).items()}
     result = kubesec.scores(objects, settings.kube_version, cache)

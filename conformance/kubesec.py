@@ -52,15 +52,30 @@ def advice_lines(result: dict[str, Any]) -> list[str]:
     return [f"{a.get('selector', '').strip()}: {a.get('reason', '').strip()}" for a in items]
 
 
+#: Kinds kubesec v2 does not score ("This resource kind is not supported"): their pod template is scored as a Pod.
+AS_POD = frozenset({"Job", "CronJob"})
+
+
+def as_pod(obj: dict[str, Any]) -> dict[str, Any]:
+    """A Job's or CronJob's pod template as a Pod, so kubesec scores what the Job will run."""
+    spec = obj.get("spec") or {}
+    if obj.get("kind") == "CronJob":
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    template = spec.get("template") or {}
+    meta = {**(template.get("metadata") or {}), "name": (obj.get("metadata") or {}).get("name", "")}
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": template.get("spec") or {}}
+
+
 def scores(objects: list[dict[str, Any]], kube_version: str, cache: Path) -> dict[str, tuple[int, list[str]]]:
     """kubesec score and advice for each workload, keyed by `Kind/name`."""
     workloads = [o for o in objects if o.get("kind") in SCORED_KINDS]
+    scanned = [as_pod(o) if o.get("kind") in AS_POD else o for o in workloads]
     if not workloads:
         return {}
     schemas = standalone_schemas(kube_version, cache)
     location = str(schemas) + "/{{ .ResourceKind }}{{ .KindSuffix }}.json"
     with tempfile.NamedTemporaryFile("w", suffix=".json", dir=cache, delete=False) as f:
-        f.write("\n---\n".join(json.dumps(o) for o in workloads))  # kubesec reads YAML documents
+        f.write("\n---\n".join(json.dumps(o) for o in scanned))  # kubesec reads YAML documents
         path = Path(f.name)
     try:
         proc = run(["kubesec", "scan", "--schema-location", location, str(path)], timeout=TIMEOUTS.kubesec)

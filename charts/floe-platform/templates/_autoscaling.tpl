@@ -1,0 +1,43 @@
+{{/* HorizontalPodAutoscaler of a Deployment: (dict "ctx" $ "component" c "autoscaling" values). */}}
+{{- define "floe-platform.hpa" -}}
+{{- $name := include "floe-platform.componentName" (dict "ctx" .ctx "component" .component) }}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: {{ $name }}
+  namespace: {{ .ctx.Release.Namespace }}
+  labels:
+    {{- include "floe-platform.labels" (dict "ctx" .ctx "component" .component) | nindent 4 }}
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: {{ $name }}
+  minReplicas: {{ .autoscaling.minReplicas }}
+  maxReplicas: {{ max .autoscaling.minReplicas .autoscaling.maxReplicas }}
+  metrics:
+    - type: Resource
+      resource:
+        name: cpu
+        target:
+          type: Utilization
+          averageUtilization: {{ .autoscaling.targetCPUUtilizationPercentage }}
+{{- end }}
+
+{{/* PodDisruptionBudget of a workload: (dict "ctx" $ "component" c "pdb" values). */}}
+{{- define "floe-platform.pdb" -}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{ include "floe-platform.componentName" (dict "ctx" .ctx "component" .component) }}
+  namespace: {{ .ctx.Release.Namespace }}
+  labels:
+    {{- include "floe-platform.labels" (dict "ctx" .ctx "component" .component) | nindent 4 }}
+spec:
+  maxUnavailable: {{ .pdb.maxUnavailable }}
+  selector:
+    matchLabels:
+      {{- include "floe-platform.selectorLabels" (dict "ctx" .ctx "component" .component) | nindent 6 }}
+{{- end }}
