@@ -17,6 +17,7 @@ from conformance.chart import Chart, load_chart
 from conformance.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ConformanceError, UsageError
 from conformance.options import BY_NAME, OPTIONS, TIERS, Settings, resolve
 from conformance.render.helm_cli import render
+from conformance.timeouts import TIMEOUTS
 from conformance.tools import tool_path
 
 SUITES = REPO_ROOT / "suites"
@@ -182,8 +183,12 @@ def check(args: argparse.Namespace) -> int:
     try:
         code = proc.wait()
     except KeyboardInterrupt:
-        proc.send_signal(signal.SIGINT)
-        proc.wait()
+        # Ctrl-C reaches the whole process group, pytest included; signal it only if it was not interrupted too.
+        try:
+            proc.wait(timeout=TIMEOUTS.interrupt_grace)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGINT)
+            proc.wait()
         summarise(settings)
         return EXIT_INTERRUPTED
     blocking = summarise(settings)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.cases import chart_for
+from conformance.cases import chart_for, chart_of
 from conformance.chart import Chart, Scenario
 from conformance.cluster import Cluster, KwokCluster, WaitTimeout, provider_for, wait_for
 from conformance.flows import storage
@@ -51,6 +51,12 @@ def cluster(conformance_settings: Settings) -> Iterator[Cluster]:
         if isinstance(c, KwokCluster):
             storage.provision(c)
         yield c
+
+
+@pytest.fixture(scope="session")
+def chart(conformance_settings: Settings) -> Chart:
+    """The chart under test."""
+    return chart_of(conformance_settings)
 
 
 def namespace_for(cluster: Cluster, prefix: str) -> str:

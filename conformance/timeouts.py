@@ -30,6 +30,8 @@ class Timeouts:
     helm_uninstall: float = 300.0
     namespace_delete: float = 120.0
     poll_interval: float = 0.5
+    #: After Ctrl-C, how long the CLI lets pytest finish its own teardown before interrupting it itself.
+    interrupt_grace: float = 60.0
     # Cluster providers: create, delete, readiness, kubectl calls, probes, workloads, process exit.
     create: float = 300.0
     delete: float = 120.0

@@ -54,7 +54,11 @@ def tool_path(name: str) -> str:
 
 
 def run(
-    args: list[str], timeout: float, cwd: Path | None = None, input_text: str | None = None
+    args: list[str],
+    timeout: float,
+    cwd: Path | None = None,
+    input_text: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a command (first element a tool name or path) and capture text output; never raises on exit code."""
     exe = args[0] if os.sep in args[0] else tool_path(args[0])
@@ -66,7 +70,10 @@ def run(
             timeout=timeout,
             cwd=cwd,
             input=input_text,
+            env=env,
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        raise EnvError(f"{' '.join(args[:3])}: timed out after {timeout:g}s") from exc
+        raise EnvError(f"{Path(exe).name} {' '.join(args[1:3])}: timed out after {timeout:g}s") from exc
+    except OSError as exc:
+        raise EnvError(f"{exe}: cannot run ({exc.strerror}); fix the tool path") from exc

@@ -95,7 +95,8 @@ def test_upgrade_from_previous_release_passes_when_compatible(tmp_path: Path) ->
     assert rules(findings) == set()
 
 
-def _kwok_pids() -> set[int]:
+def _kwok_pids(root: Path) -> set[int]:
+    """Live processes of kwok clusters made under `root` (the run's TMPDIR), so other clusters don't count."""
     out = set()
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
@@ -103,24 +104,25 @@ def _kwok_pids() -> set[int]:
                 cmd = (proc / "cmdline").read_bytes().decode(errors="replace")
             except OSError:
                 continue
-            if "kwok-conformance-" in cmd and pid_alive(int(proc.name)):
+            if f"{root}/kwok-conformance-" in cmd and pid_alive(int(proc.name)):
                 out.add(int(proc.name))
     return out
 
 
 def test_interrupted_run_deletes_its_cluster(tmp_path: Path) -> None:
-    """SIGINT during the cluster tier still writes reports and leaves no kwok process behind."""
-    before = _kwok_pids()
+    """SIGINT during the cluster tier still writes reports and leaves no kwok process or folder behind."""
+    root = tmp_path / "tmp"
+    root.mkdir()
     proc = subprocess.Popen([*CLI, "check", str(CHARTS / "compliant"), "--tier", "cluster", "--provider", "kwok",
-                             "--reports", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+                             "--reports", str(tmp_path / "r")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True, env={**os.environ, "TMPDIR": str(root)})
     deadline = time.monotonic() + 120
-    while not (_kwok_pids() - before) and time.monotonic() < deadline:
+    while not _kwok_pids(root) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert _kwok_pids() - before, "no kwok cluster came up"
+    assert _kwok_pids(root), "no kwok cluster came up"
     os.killpg(proc.pid, signal.SIGINT)
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130, out
-    time.sleep(1)
-    assert not (_kwok_pids() - before), out
-    assert (tmp_path / "findings.json").is_file()
+    assert not _kwok_pids(root), out
+    assert not list(root.glob("kwok-conformance-*/kwok")), out
+    assert (tmp_path / "r" / "findings.json").is_file()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from collections.abc import Iterator
@@ -13,6 +12,8 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+
+from conformance.values import merge_values
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "charts" / "examples"
@@ -28,19 +29,6 @@ class Deployment:
     inline_values: list[dict[str, Any]] = field(default_factory=list)
     # Flux replaces the chart's values.yaml when valuesFiles are given; Argo CD and Helm layer over it.
     defaults_included: bool = True
-
-
-def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Helm's coalescing: maps merge key by key, anything else replaces, null deletes."""
-    merged = copy.deepcopy(base)
-    for key, value in override.items():
-        if value is None:
-            merged.pop(key, None)
-        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
 
 
 def load_yaml(path: Path) -> dict[str, Any]:
@@ -174,9 +162,9 @@ def test_example_values_are_accepted_by_the_schema(deployment: Deployment) -> No
     if not deployment.defaults_included:
         values = {}
     for values_file in deployment.values_files:
-        values = merge(values, load_yaml(values_file))
+        values = merge_values(values, load_yaml(values_file))
     for inline in deployment.inline_values:
-        values = merge(values, inline)
+        values = merge_values(values, inline)
     errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(values), key=lambda e: list(e.path))
     assert not errors, f"{deployment.origin}: " + "; ".join(
         f"{'.'.join(map(str, e.path)) or '<root>'}: {e.message}" for e in errors

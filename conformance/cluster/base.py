@@ -14,7 +14,7 @@ from typing import Self
 from conformance.cluster import _cleanup
 from conformance.cluster.timeouts import CLUSTER_TIMEOUTS, ClusterTimeouts
 from conformance.errors import ConformanceError, EnvError
-from conformance.tools import tool_path
+from conformance.tools import run, tool_path
 
 #: Cluster names are DNS labels (kind and kwokctl use them in host names and container names).
 MAX_NAME = 63
@@ -48,21 +48,7 @@ def run_tool(
     input_text: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a located tool with an argument list and a timeout; EnvError on timeout, never on exit code."""
-    try:
-        return subprocess.run(
-            args,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=env,
-            cwd=cwd,
-            input=input_text,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise EnvError(f"{Path(args[0]).name} {' '.join(args[1:3])}: timed out after {timeout:g}s") from exc
-    except OSError as exc:
-        raise EnvError(f"{args[0]}: cannot run ({exc.strerror}); fix the tool path") from exc
+    return run(args, timeout, cwd=cwd, input_text=input_text, env=env)
 
 
 class Cluster(ABC):

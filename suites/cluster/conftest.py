@@ -7,18 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance.cases import chart_for
 from conformance.chart import Chart
 from conformance.cluster import Cluster
 from conformance.clusterfixtures import Installed, install, teardown
 from conformance.options import Settings
-
-
-@pytest.fixture(scope="session")
-def chart(conformance_settings: Settings) -> Chart:
-    """The chart under test."""
-    assert conformance_settings.chart is not None
-    return chart_for(conformance_settings.chart.resolve(), conformance_settings.values)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from conformance.cases import chart_for
 from conformance.chart import Chart
 from conformance.cluster import Cluster
 from conformance.clusterfixtures import Installed, install, teardown
@@ -15,16 +14,9 @@ from conformance.options import Settings
 
 
 @pytest.fixture(scope="session")
-def e2e_chart(conformance_settings: Settings) -> Chart:
-    """The chart under test."""
-    assert conformance_settings.chart is not None
-    return chart_for(conformance_settings.chart.resolve(), conformance_settings.values)
-
-
-@pytest.fixture(scope="session")
-def e2e_installed(cluster: Cluster, e2e_chart: Chart, conformance_settings: Settings) -> Iterator[Installed]:
+def e2e_installed(cluster: Cluster, chart: Chart, conformance_settings: Settings) -> Iterator[Installed]:
     """The chart under test installed for the E2E flows."""
-    inst = install(cluster, e2e_chart, e2e_chart.scenarios[0], str(e2e_chart.path), "e2e",
+    inst = install(cluster, chart, chart.scenarios[0], str(chart.path), "e2e",
                    Path(conformance_settings.reports))
     yield inst
     teardown(inst)
