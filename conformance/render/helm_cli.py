@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from conformance.chart import Chart, Scenario
-from conformance.render.manifest import Manifest, RenderResult, parse_manifests
+from conformance.render.manifest import DuplicateKeyError, Manifest, RenderResult, parse_manifests
 from conformance.timeouts import TIMEOUTS
 from conformance.tools import run, tool_path
 
@@ -65,7 +65,10 @@ def render_files(chart: Chart, files: tuple[Path, ...], kube_version: str, helm_
         if proc.returncode != 0:
             result = RenderResult(error=helm_error(proc.stderr))
         else:
-            result = RenderResult(parse_manifests(proc.stdout))
+            try:
+                result = RenderResult(parse_manifests(proc.stdout))
+            except DuplicateKeyError as exc:
+                result = RenderResult(error=str(exc))
         if cached:
             cached.parent.mkdir(parents=True, exist_ok=True)
             payload = {"manifests": [{"obj": m.obj, "template": m.template} for m in result.manifests]}

@@ -55,17 +55,54 @@ class RenderResult:
         return not self.error
 
 
+class DuplicateKeyError(ValueError):
+    """A rendered document maps the same key twice: YAML parsers keep the last, so an object is lost."""
+
+
+def duplicate_key(doc: str) -> str:
+    """The first key a document's mappings repeat, as 'key (line N)', or '' (usually a missing newline
+    before a `---` glued two objects together)."""
+    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    root = yaml.compose(doc, Loader=loader)
+    stack = [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    if key.value in seen:
+                        return f"{key.value!r} (line {key.start_mark.line + 1})"
+                    seen.add(key.value)
+                stack.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return ""
+
+
+def parse_document(doc: str, template: str) -> list[Manifest]:
+    """The objects of one YAML document of a render; DuplicateKeyError when it repeats a key."""
+    dup = duplicate_key(doc)
+    if dup:
+        raise DuplicateKeyError(f"{template or 'a rendered document'}: key {dup} appears twice in one document; "
+                                "a template probably lacks a newline before `---`")
+    obj = yaml.load(doc, Loader=_LOADER)  # noqa: S506 - a SafeLoader (libyaml's when available)
+    if isinstance(obj, dict) and obj:
+        return [Manifest(obj, template)]
+    if isinstance(obj, list):
+        return [Manifest(o, template) for o in obj if isinstance(o, dict)]
+    return []
+
+
 def parse_manifests(text: str) -> list[Manifest]:
-    """Split `helm template` output into objects, keeping each document's `# Source:` template."""
+    """Split `helm template` output into objects, keeping each document's `# Source:` template.
+
+    Raises DuplicateKeyError when a document repeats a key (an object would silently disappear).
+    """
     out = []
     for doc in _SEPARATOR.split(text):
         m = _SOURCE.search(doc)
-        template = m.group("src").strip() if m else ""
-        obj = yaml.load(doc, Loader=_LOADER)  # noqa: S506 - a SafeLoader (libyaml's when available)
-        if isinstance(obj, dict) and obj:
-            out.append(Manifest(obj, template))
-        elif isinstance(obj, list):
-            out.extend(Manifest(o, template) for o in obj if isinstance(o, dict))
+        out.extend(parse_document(doc, m.group("src").strip() if m else ""))
     return out
 
 

@@ -1,5 +1,5 @@
 {{/* HorizontalPodAutoscaler of a Deployment: (dict "ctx" $ "component" c "autoscaling" values). */}}
-{{- define "floe-platform.hpa" -}}
+{{- define "floe-platform.hpa" }}
 {{- $name := include "floe-platform.componentName" (dict "ctx" .ctx "component" .component) }}
 ---
 apiVersion: autoscaling/v2
@@ -26,7 +26,7 @@ spec:
 {{- end }}
 
 {{/* PodDisruptionBudget of a workload: (dict "ctx" $ "component" c "pdb" values). */}}
-{{- define "floe-platform.pdb" -}}
+{{- define "floe-platform.pdb" }}
 ---
 apiVersion: policy/v1
 kind: PodDisruptionBudget
