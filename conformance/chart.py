@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +46,9 @@ class Chart:
         """The chart's version from Chart.yaml."""
         return str(self.metadata.get("version", ""))
 
+    @cached_property
     def digest(self) -> str:
-        """A hash of every file in the chart, for render caches."""
+        """A hash of every file in the chart, for render caches (computed once: charts don't change mid-run)."""
         h = hashlib.sha256()
         for f in sorted(p for p in self.path.rglob("*") if p.is_file()):
             h.update(str(f.relative_to(self.path)).encode())

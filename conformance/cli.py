@@ -15,8 +15,8 @@ from pathlib import Path
 from conformance import REPO_ROOT, __version__
 from conformance.chart import Chart, load_chart
 from conformance.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ConformanceError, UsageError
+from conformance.flows.jobs import launchable_jobs
 from conformance.options import BY_NAME, OPTIONS, TIERS, Settings, resolve
-from conformance.render.helm_cli import render
 from conformance.timeouts import TIMEOUTS
 from conformance.tools import tool_path
 
@@ -82,7 +82,7 @@ def preflight(chart: Chart, settings: Settings, tiers: list[str], left: dict[str
     if "fuzz" in tiers and chart.schema is None:
         left["fuzz"] = "the chart has no usable values.schema.json to fuzz from (the lint tier reports it)"
         tiers = [t for t in tiers if t != "fuzz"]
-    if "e2e" in tiers and not launchable_jobs(chart, settings):
+    if "e2e" in tiers and not launchable_jobs(chart, settings.kube_version_full):
         left["e2e"] = "the chart renders no Job or CronJob, so there is no job launch (SC-002) to time"
         tiers = [t for t in tiers if t != "e2e"]
     if {"cluster", "e2e"} & set(tiers):
@@ -114,13 +114,6 @@ def cluster_provider(settings: Settings) -> ProviderChoice:
         return ProviderChoice("kind", "docker runs and the Kind node image is present")
     return ProviderChoice("kwok", "no kubeconfig given and no Kind node image here (kind needs one); "
                           "kwok runs the real control plane with simulated nodes")
-
-
-def launchable_jobs(chart: Chart, settings: Settings) -> bool:
-    """True when the chart's default render has a Job or CronJob that is not a helm hook."""
-    result = render(chart, chart.scenarios[0], settings.kube_version_full)
-    return any(m.kind in ("Job", "CronJob") and "helm.sh/hook" not in
-               ((m.obj.get("metadata") or {}).get("annotations") or {}) for m in result.manifests)
 
 
 def pytest_command(settings: Settings, tiers: list[str], args: argparse.Namespace) -> list[str]:

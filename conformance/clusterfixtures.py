@@ -16,9 +16,10 @@ from conformance.chart import Chart, Scenario
 from conformance.cluster import Cluster, KwokCluster, WaitTimeout, provider_for, wait_for
 from conformance.flows import storage
 from conformance.flows.helm_release import FlowError, HelmRelease, Step
-from conformance.flows.inspect import WORKLOADS, dump, not_ready, objects, warning_events
+from conformance.flows.inspect import dump, pending_workloads, warning_events
+from conformance.flows.jobs import launchable_jobs
 from conformance.options import Settings
-from conformance.render.helm_cli import RELEASE, render
+from conformance.render.helm_cli import RELEASE
 from conformance.timeouts import TIMEOUTS
 
 #: Namespaces the harness creates enforce this Pod Security level, so admission rejects what PSS forbids.
@@ -89,22 +90,18 @@ def install(cluster: Cluster, chart: Chart, scenario: Scenario, source: str, tie
 
 def wait_ready(cluster: Cluster, namespace: str, release: str, timeout: float) -> None:
     """Wait until the release's workloads are ready; fail fast on FailedCreate (e.g. PodSecurity) events."""
-    selector = f"app.kubernetes.io/instance={release}"
-
     def settled() -> str:
         rejected = warning_events(cluster, namespace)
         if rejected:
             return "pods were rejected: " + "; ".join(rejected)
-        pending = [r for w in objects(cluster, namespace, WORKLOADS, selector) if (r := not_ready(w))]
-        return "" if pending else "ready"
+        return "" if pending_workloads(cluster, namespace, release) else "ready"
 
     try:
         outcome = wait_for(settled, timeout, TIMEOUTS.poll_interval, f"release {release} to be ready")
         if outcome != "ready":
             raise FlowError(outcome)
     except WaitTimeout as exc:
-        pending = [r for w in objects(cluster, namespace, WORKLOADS, selector) if (r := not_ready(w))]
-        raise FlowError(f"{exc}: {'; '.join(pending)}") from exc
+        raise FlowError(f"{exc}: {'; '.join(pending_workloads(cluster, namespace, release))}") from exc
 
 
 def teardown(inst: Installed) -> None:
@@ -121,10 +118,4 @@ def launchable(config: pytest.Config) -> list[tuple[str, str]]:
     settings = settings_of(config)
     assert settings.chart is not None
     chart = chart_for(settings.chart.resolve(), settings.values)
-    result = render(chart, chart.scenarios[0], settings.kube_version_full)
-    out = []
-    for m in result.manifests:
-        hook = ((m.obj.get("metadata") or {}).get("annotations") or {}).get("helm.sh/hook")
-        if m.kind in ("Job", "CronJob") and not hook:
-            out.append((m.kind, m.name))
-    return out
+    return launchable_jobs(chart, settings.kube_version_full)

@@ -30,6 +30,12 @@ def not_ready(workload: dict[str, Any]) -> str:
     return "" if have >= want else f"{kind}/{name}: {have}/{want} ready"
 
 
+def pending_workloads(cluster: Cluster, namespace: str, release: str) -> list[str]:
+    """Why each of a release's workloads is not ready yet (empty when all are)."""
+    selector = f"app.kubernetes.io/instance={release}"
+    return [r for w in objects(cluster, namespace, WORKLOADS, selector) if (r := not_ready(w))]
+
+
 def warning_events(cluster: Cluster, namespace: str, reasons: tuple[str, ...] = ("FailedCreate",)) -> list[str]:
     """Warning events with the given reasons (FailedCreate carries PodSecurity rejections)."""
     items = objects(cluster, namespace, "events")

@@ -5,8 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from conformance.chart import Chart
 from conformance.cluster.base import Cluster
 from conformance.cluster.timeouts import wait_for
+from conformance.render.helm_cli import render
+
+
+def launchable_jobs(chart: Chart, kube_version: str) -> list[tuple[str, str]]:
+    """(kind, name) of every Job and CronJob the chart renders by default, helm hooks excluded."""
+    result = render(chart, chart.scenarios[0], kube_version)
+    return [(m.kind, m.name) for m in result.manifests if m.kind in ("Job", "CronJob")
+            and "helm.sh/hook" not in ((m.obj.get("metadata") or {}).get("annotations") or {})]
 
 
 def launch_from_cronjob(cluster: Cluster, namespace: str, cronjob: str, job: str) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from conformance.errors import EnvError
 from conformance.render.helm_cli import template_args
 from conformance.render.inprocess import comparable_error, render_values
-from conformance.render.manifest import RenderResult, parse_manifests
+from conformance.render.manifest import RenderResult, result_from_output
 from conformance.timeouts import TIMEOUTS
 from conformance.tools import run, tool_path
 from conformance.values import Values
@@ -27,7 +27,7 @@ def render_cli(chart_dir: Path, values: Values, kube_version: str) -> RenderResu
         return RenderResult(error=f"render timed out after {TIMEOUTS.fuzz_example:g}s (helm template)")
     if proc.returncode != 0:
         return RenderResult(error=comparable_error(proc.stderr))
-    return RenderResult(parse_manifests(proc.stdout))
+    return result_from_output(proc.stdout)
 
 
 def renderer(backend: str, chart_dir: Path, kube_version: str, validate: bool = True) -> Renderer:

@@ -43,7 +43,7 @@ class Outcome:
 
 def database_key(target: Target, name: str) -> bytes:
     """The example-database key of one property on one chart and schema: failures replay for it only."""
-    return hashlib.sha256(f"{target.path}|{name}|{target.chart.digest()}".encode()).digest()
+    return hashlib.sha256(f"{target.path}|{name}|{target.chart.digest}".encode()).digest()
 
 
 def search(target: Target, name: str, check: Check, max_examples: int | None = None) -> Outcome:

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from conformance.chart import Chart, Scenario
-from conformance.render.manifest import DuplicateKeyError, Manifest, RenderResult, parse_manifests
+from conformance.render.manifest import Manifest, RenderResult, result_from_output
 from conformance.timeouts import TIMEOUTS
 from conformance.tools import run, tool_path
 
@@ -37,7 +37,7 @@ def helm_error(stderr: str) -> str:
 
 def _key(chart: Chart, files: tuple[Path, ...], kube_version: str, helm: str) -> str:
     h = hashlib.sha256()
-    h.update(chart.digest().encode())
+    h.update(chart.digest.encode())
     for f in files:
         h.update(f.read_bytes())
     h.update(f"{kube_version}|{helm}|{os.path.getmtime(helm)}".encode())
@@ -65,10 +65,7 @@ def render_files(chart: Chart, files: tuple[Path, ...], kube_version: str, helm_
         if proc.returncode != 0:
             result = RenderResult(error=helm_error(proc.stderr))
         else:
-            try:
-                result = RenderResult(parse_manifests(proc.stdout))
-            except DuplicateKeyError as exc:
-                result = RenderResult(error=str(exc))
+            result = result_from_output(proc.stdout)
         if cached:
             cached.parent.mkdir(parents=True, exist_ok=True)
             payload = {"manifests": [{"obj": m.obj, "template": m.template} for m in result.manifests]}

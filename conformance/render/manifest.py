@@ -106,6 +106,14 @@ def parse_manifests(text: str) -> list[Manifest]:
     return out
 
 
+def result_from_output(text: str) -> RenderResult:
+    """The RenderResult of `helm template` output: its objects, or the glued-documents error."""
+    try:
+        return RenderResult(parse_manifests(text))
+    except DuplicateKeyError as exc:
+        return RenderResult(error=str(exc))
+
+
 def manifests_from_files(files: dict[str, str]) -> list[Manifest]:
     """Objects from a {template path: text} render map (in-process backends), ordered by path."""
     out = []

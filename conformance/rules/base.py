@@ -125,6 +125,13 @@ def pod_metadata(obj: Obj) -> Obj:
 CONTAINER_FIELDS = ("initContainers", "containers", "ephemeralContainers")
 
 
+def pod_containers(obj: Obj) -> Iterator[tuple[Obj, str, str]]:
+    """Every container of a workload's pod template as (container, path, field); nothing for non-workloads."""
+    found = pod_spec(obj)
+    if found is not None:
+        yield from containers(*found)
+
+
 def containers(spec: Obj, base: str) -> Iterator[tuple[Obj, str, str]]:
     """Every container of a pod spec (init, regular, ephemeral) as (container, path, field)."""
     for fld in CONTAINER_FIELDS:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from conformance.rules.base import WORKLOAD_KINDS, Context, Obj, Violation, containers, pod_spec, rule
+from conformance.rules.base import WORKLOAD_KINDS, Context, Obj, Violation, pod_containers, pod_spec, rule
 
 LONG_RUNNING = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController"})
 RBAC_KINDS = frozenset({"Role", "ClusterRole"})
@@ -14,11 +14,7 @@ BINDING_KINDS = frozenset({"RoleBinding", "ClusterRoleBinding"})
 @rule("resources", "hygiene", "error", kinds=WORKLOAD_KINDS)
 def requests_and_limits(obj: Obj, ctx: Context) -> Iterator[Violation]:
     """Every container and init container sets cpu and memory requests and limits."""
-    found = pod_spec(obj)
-    if found is None:
-        return
-    spec, base = found
-    for c, path, fld in containers(spec, base):
+    for c, path, fld in pod_containers(obj):
         if fld == "ephemeralContainers":
             continue  # ephemeral containers cannot set resources
         res = c.get("resources") or {}
@@ -36,11 +32,7 @@ def requests_and_limits(obj: Obj, ctx: Context) -> Iterator[Violation]:
 @rule("probes", "hygiene", "error", kinds=LONG_RUNNING)
 def liveness_and_readiness(obj: Obj, ctx: Context) -> Iterator[Violation]:
     """Every container of a long-running workload has a liveness and a readiness probe."""
-    found = pod_spec(obj)
-    if found is None:
-        return
-    spec, base = found
-    for c, path, fld in containers(spec, base):
+    for c, path, fld in pod_containers(obj):
         if fld != "containers":
             continue
         name = str(c.get("name", ""))
@@ -63,11 +55,7 @@ def image_tag(image: str) -> str | None:
 @rule("image-pinned", "hygiene", "error", kinds=WORKLOAD_KINDS)
 def image_pinned(obj: Obj, ctx: Context) -> Iterator[Violation]:
     """Every image names an explicit tag other than `latest`, or a digest."""
-    found = pod_spec(obj)
-    if found is None:
-        return
-    spec, base = found
-    for c, path, _ in containers(spec, base):
+    for c, path, _ in pod_containers(obj):
         image, name = str(c.get("image", "")), str(c.get("name", ""))
         tag = image_tag(image)
         if not image.strip():
@@ -124,7 +112,7 @@ def no_needless_token(obj: Obj, ctx: Context) -> Iterator[Violation]:
     account = str(spec.get("serviceAccountName") or spec.get("serviceAccount") or "default")
     if spec.get("automountServiceAccountToken") is False:
         return
-    if (ns, account) in _bound_accounts(ctx) or any(a == account for _, a in _bound_accounts(ctx)):
+    if any(a == account for _, a in _bound_accounts(ctx)):
         return
     if spec.get("automountServiceAccountToken") is None and _account_disables_token(ctx, ns, account):
         return

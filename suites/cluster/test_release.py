@@ -9,7 +9,7 @@ import pytest
 from conformance.cluster.timeouts import WaitTimeout, wait_for
 from conformance.clusterfixtures import Installed
 from conformance.flows.helm_release import FlowError
-from conformance.flows.inspect import WORKLOADS, not_ready, objects, secret_data, warning_events
+from conformance.flows.inspect import pending_workloads, secret_data, warning_events
 from conformance.options import Settings
 from conformance.plugin import record_findings
 from conformance.report import Finding
@@ -55,17 +55,15 @@ def test_workloads_ready(installed: Installed, request: pytest.FixtureRequest) -
     """Every Deployment, StatefulSet and DaemonSet of the release is fully ready."""
     if installed.error is not None:
         pytest.fail("not installed (see test_install_within_sc001)", pytrace=False)
-    ns = installed.release.namespace
-    selector = f"app.kubernetes.io/instance={installed.release.name}"
+    cluster, ns, name = installed.cluster, installed.release.namespace, installed.release.name
 
     def all_ready() -> bool:
-        return not [r for w in objects(installed.cluster, ns, WORKLOADS, selector) if (r := not_ready(w))]
+        return not pending_workloads(cluster, ns, name)
 
     try:
         wait_for(all_ready, TIMEOUTS.sc001_deploy, TIMEOUTS.poll_interval, "workloads to be ready")
     except WaitTimeout:
-        pending = [r for w in objects(installed.cluster, ns, WORKLOADS, selector) if (r := not_ready(w))]
-        fail(request, installed, "cluster-ready", "; ".join(pending))
+        fail(request, installed, "cluster-ready", "; ".join(pending_workloads(cluster, ns, name)))
 
 
 def test_upgrade_keeps_secrets(installed: Installed, request: pytest.FixtureRequest,
