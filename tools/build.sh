@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the pinned real tools into .tools/bin from the Go module proxy.
 # Each tools/<module>/ pins one upstream release in its go.mod and go.sum; a module's tools are rebuilt
-# only when its pins (or this script) change, so with Go's module and build caches warm this takes seconds.
+# only when its pins, ldflags or outputs change, so with Go's module and build caches warm this takes seconds.
 # Usage: tools/build.sh [MODULE...]   (default: every module)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,7 +16,9 @@ pin() { awk -v m="$2" '$1 == "require" && $2 == m {print $3} $1 == m && $2 ~ /^v
 build() {
   local mod=$1 ldflags=$2; shift 2
   local dir="$root/tools/$mod" stamp want missing=0 spec
-  want=$(cat "$dir/go.mod" "$dir/go.sum" "$root/tools/build.sh" | sha256sum | cut -c1-16)
+  # The stamp covers this module's pins, its ldflags and its outputs only, so adding another module to
+  # this script does not rebuild the others.
+  want=$( (cat "$dir/go.mod" "$dir/go.sum" "$dir"/*.go 2>/dev/null; echo "$ldflags $*") | sha256sum | cut -c1-16)
   for spec in "$@"; do [ -x "$bin/${spec%%=*}" ] || missing=1; done
   if [ "$missing" = 0 ] && [ "$(cat "$stamps/$mod" 2>/dev/null)" = "$want" ]; then return 0; fi
   echo "tools: building $mod ($*)" >&2
