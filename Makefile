@@ -33,7 +33,7 @@ test: venv tools ## Run the harness's own tests
 	$(BIN)/python -m pytest tests -n 2 --dist loadgroup
 
 lint: venv ## ruff and mypy --strict
-	$(BIN)/ruff check conformance tests suites bench
+	$(BIN)/ruff check conformance floe tests suites bench
 	$(BIN)/mypy
 
 bench: venv tools ## Render throughput: in-process backend vs helm CLI on fuzzed floe-platform values
