@@ -36,8 +36,9 @@ lint: venv ## ruff and mypy --strict
 	$(BIN)/ruff check conformance floe tests suites bench
 	$(BIN)/mypy
 
-bench: venv tools ## Render throughput: in-process backend vs helm CLI on fuzzed floe-platform values
+bench: venv tools ## Render throughput (in-process vs helm CLI) and SC-010 (floe helm generate time)
 	$(BIN)/python bench/render_bench.py
+	$(BIN)/python bench/generate_bench.py
 
 docs: venv ## Regenerate the charts' README values tables
 	for c in $(CHARTS); do $(BIN)/conformance docs $$c; done

@@ -56,6 +56,15 @@ def _parser() -> argparse.ArgumentParser:
     docs = sub.add_parser("docs", help="regenerate a chart's README values table from values.yaml")
     docs.add_argument("chart", type=Path)
     docs.add_argument("--check", action="store_true", help="only check it is up to date (exit 1 if not)")
+    cluster = sub.add_parser("cluster", help="create or delete a hermetic cluster to deploy into")
+    csub = cluster.add_subparsers(dest="cluster_command", required=True)
+    create = csub.add_parser("create", help="create a cluster and leave it running")
+    create.add_argument("--provider", required=True, choices=("kwok", "kind"))
+    create.add_argument("--name", required=True)
+    create.add_argument("--kubeconfig-out", required=True, type=Path, help="where to write its kubeconfig")
+    delete = csub.add_parser("delete", help="delete a cluster made by `cluster create`")
+    delete.add_argument("--name", required=True)
+    delete.add_argument("--provider", choices=("kwok", "kind"), help="only this provider's cluster of that name")
     return p
 
 
@@ -216,6 +225,19 @@ def docs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cluster_command(args: argparse.Namespace) -> int:
+    """`conformance cluster create|delete`."""
+    from conformance import clustercmd  # noqa: PLC0415 (cluster providers only load for this command)
+
+    if args.cluster_command == "create":
+        for tool in PROVIDER_TOOLS[args.provider]:
+            tool_path(tool)
+        print(clustercmd.create(args.provider, args.name, args.kubeconfig_out))
+    else:
+        print(clustercmd.delete(args.name, args.provider))
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: one clear line and exit 2 for usage and environment errors."""
     args = _parser().parse_args(argv)
@@ -225,6 +247,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return check(args)
         if args.command == "rules":
             return list_rules()
+        if args.command == "cluster":
+            return cluster_command(args)
         return docs(args)
     except ConformanceError as exc:
         print(f"conformance: error: {exc}", file=sys.stderr)

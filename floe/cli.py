@@ -12,13 +12,11 @@ from pathlib import Path
 from conformance.timeouts import TIMEOUTS
 from floe import __version__
 from floe.artifacts import load_artifacts
-from floe.deploy import DeployRequest, deploy, kube_for, pause, rollback, status
 from floe.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, DeployFailed, FloeError
 from floe.generate import CHART_NAMES, PLATFORM, Generated, chart_dir, generate, load_cluster_mapping, write
 from floe.helm import helm, history, lint_args, template_args, values_file
 from floe.models import SCHEMA_PATH, schema_text
 from floe.oci import Client, credentials, parse_reference
-from floe.progress import reporter
 
 
 class _Parser(argparse.ArgumentParser):
@@ -121,6 +119,10 @@ def helm_command(args: argparse.Namespace) -> int:
 
 def deploy_command(args: argparse.Namespace) -> int:
     """`floe deploy` and its subcommands."""
+    # The Kubernetes client and rich take about a second to import: only deploys pay for them (SC-010).
+    from floe.deploy import DeployRequest, deploy, kube_for, pause, pick_release, rollback, status  # noqa: PLC0415
+    from floe.progress import reporter  # noqa: PLC0415
+
     if not args.env:
         raise FloeError("floe deploy: --env is required; e.g. floe deploy --artifact A --env dev")
     mapping = load_cluster_mapping(args.cluster_mapping)
@@ -136,8 +138,6 @@ def deploy_command(args: argparse.Namespace) -> int:
     if cmd == "status":
         print("\n".join(status(target, kube, args.release)))
     elif cmd == "history":
-        from floe.deploy import pick_release  # noqa: PLC0415
-
         name = pick_release(args.release, target.namespace, kube)
         print(f"{'REVISION':>8}  {'STATUS':12} {'CHART':22} {'UPDATED':32} DESCRIPTION")
         for r in history(name, target.namespace, kube):
