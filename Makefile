@@ -8,7 +8,7 @@ TIERS ?= all
 REPORTS ?= reports
 WORKERS ?= 0
 
-.PHONY: help venv tools conformance test lint bench docs check-docs clean
+.PHONY: help venv tools conformance test lint bench docs check-docs clean pss-parity
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -21,7 +21,7 @@ $(BIN)/conformance: pyproject.toml
 
 venv: $(BIN)/conformance ## Create .venv with the project, its CLI and dev tools
 
-tools: ## Build the pinned helm, helm3, kubesec, kind, kwok, etcd and Kubernetes binaries into .tools/bin
+tools: ## Build the pinned helm, helm3, kubesec, kind, kwok, etcd and Kubernetes binaries into .tools/bin; fetch PSA test data
 	tools/build.sh
 
 conformance: venv tools ## Run the conformance tiers ($(TIERS)) on the bundled charts
@@ -35,6 +35,10 @@ test: venv tools ## Run the harness's own tests
 lint: venv ## ruff and mypy --strict
 	$(BIN)/ruff check conformance floe tests suites bench
 	$(BIN)/mypy
+
+pss-parity: venv ## Our PSS rules against every upstream pod-security-admission test case, 1.25 to the pin
+	tools/build.sh pss
+	$(BIN)/python tests/test_pss_parity.py
 
 bench: venv tools ## Render throughput (in-process vs helm CLI) and SC-010 (floe helm generate time)
 	$(BIN)/python bench/render_bench.py

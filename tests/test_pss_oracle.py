@@ -3,9 +3,10 @@
 Every fixture under fixtures/rules/pss-{baseline,restricted}/{pass,fail}/ is sent to the API server as a
 server-side dry-run create in a namespace that enforces (and warns at) one level:
 
-* Pods are denied (`violates PodSecurity "L:vX.Y": ...`), workload templates only warned
-  (`Warning: would violate PodSecurity "L:vX.Y": ...`); either way the reasons are parsed into upstream
-  check IDs.
+* A workload is judged as the Pod its controller would create from the template (name, template metadata,
+  spec): enforce judges Pods, and the API server defaults a Pod (hostPort under hostNetwork) but since 1.28
+  no longer defaults pod templates, so a template's warnings can miss what the Pod is denied for.
+  Denials (`violates PodSecurity "L:vX.Y": ...`) are parsed into upstream check IDs.
 * Pods with ephemeralContainers cannot be created with them, so the Pod is created without them in a
   warn-only namespace and the ephemeral containers are added by a dry-run pods/ephemeralcontainers update,
   whose warning covers the whole pod.
@@ -31,7 +32,7 @@ import yaml
 import conformance.rules.pss  # noqa: F401 - registers pss-baseline and pss-restricted
 from conformance import REPO_ROOT
 from conformance.cluster import CLUSTER_TIMEOUTS, KwokCluster, wait_for
-from conformance.rules.base import Context, get_rule
+from conformance.rules.base import Context, get_rule, pod_metadata, pod_spec
 
 pytestmark = pytest.mark.xdist_group("kwok-pss-oracle")
 
@@ -151,7 +152,7 @@ class Oracle:
         """Use this cluster."""
         self.cluster = cluster
         self.namespaces: set[str] = set()
-        self.cache: dict[tuple[Path, str], Verdict] = {}
+        self.cache: dict[tuple[Path, str, str], Verdict] = {}
 
     def namespace(self, level: str, version: str, warn_only: bool = False) -> str:
         """A namespace enforcing (or, warn_only, only warning at) `level` at policy `version`."""
@@ -168,12 +169,12 @@ class Oracle:
         self.namespaces.add(name)
         return name
 
-    def verdict(self, path: Path, level: str) -> Verdict:
-        """Admission's verdict on a fixture at a level (cached)."""
-        key = (path, level)
+    def verdict(self, path: Path, level: str, at: str | None = None) -> Verdict:
+        """Admission's verdict on a fixture at a level and policy version (default: the fixture's; cached)."""
+        obj = load(path)
+        version = at or fixture_version(obj)
+        key = (path, level, version)
         if key not in self.cache:
-            obj = load(path)
-            version = fixture_version(obj)
             if obj.get("kind") == "Pod" and (obj.get("spec") or {}).get("ephemeralContainers"):
                 self.cache[key] = self._ephemeral(obj, level, version)
             else:
@@ -181,10 +182,10 @@ class Oracle:
         return self.cache[key]
 
     def _dry_run(self, obj: dict[str, Any], level: str, version: str) -> Verdict:
-        """Server-side dry-run create in an enforcing namespace: denial or warnings."""
+        """Server-side dry-run create of the object's Pod in an enforcing namespace: denial or warnings."""
         ns = self.namespace(level, version)
         proc = self.cluster.run_kubectl("create", "--dry-run=server", "-n", ns, "-o", "name", "-f", "-",
-                                        input_text=json.dumps(obj))
+                                        input_text=json.dumps(as_pod(obj)))
         if proc.returncode != 0:
             found = psa_messages(proc.stderr, level)
             assert found, f"the API server rejected the fixture for another reason than PodSecurity: {proc.stderr}"
@@ -214,6 +215,16 @@ class Oracle:
             return warned(proc.stderr, level, version)
         finally:
             self.cluster.kubectl("delete", "pod", "-n", ns, name, "--wait=false")
+
+
+def as_pod(obj: dict[str, Any]) -> dict[str, Any]:
+    """The Pod a workload's controller creates from its template (a bare Pod unchanged)."""
+    found = pod_spec(obj)
+    if obj.get("kind") == "Pod" or found is None:
+        return obj
+    meta = dict(pod_metadata(obj))
+    meta["name"] = str((obj.get("metadata") or {}).get("name", "pod"))
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": found[0]}
 
 
 def psa_messages(stderr: str, level: str) -> list[str]:
@@ -308,3 +319,26 @@ def test_fixture_expectation_matches_admission(oracle: Oracle, path: Path) -> No
     # A restricted fixture names the checks the restricted level adds; baseline findings are pss-baseline's.
     seen = verdict.checks & RESTRICTED_ONLY if level == "restricted" else verdict.checks
     assert seen == expect, f"{rel(path)} at {level} v{version}: admission {sorted(seen)} != expected {sorted(expect)}"
+
+
+#: Older policy versions every version-independent fixture is also judged at (the namespace labels pin
+#: `enforce-version`), so the per-version check revisions are held to the real admission too.
+OTHER_VERSIONS = ("1.25", "1.29", "1.32")
+UNVERSIONED = [p for p in FILES if VERSION_ANNOTATION not in ((load(p).get("metadata") or {}).get("annotations") or {})]
+
+
+@pytest.mark.parametrize("version", OTHER_VERSIONS)
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("path", UNVERSIONED, ids=rel)
+def test_admission_agrees_at_older_versions(oracle: Oracle, path: Path, level: str, version: str) -> None:
+    obj = load(path)
+    verdict = oracle.verdict(path, level, version)
+    flagged, ours = static_checks(obj, level, version)
+    assert verdict.objects == flagged, (
+        f"{rel(path)} at {level} v{version}: admission {verdict.how} {sorted(verdict.checks)} but our rules "
+        f"{'found ' + str(sorted(ours)) if flagged else 'found nothing'}\n{verdict.message}"
+    )
+    assert verdict.checks == normalize(ours, level, version), (
+        f"{rel(path)} at {level} v{version}: admission checks {sorted(verdict.checks)} != ours "
+        f"{sorted(normalize(ours, level, version))}\n{verdict.message}"
+    )

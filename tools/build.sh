@@ -28,12 +28,21 @@ build() {
   echo "$want" > "$stamps/$mod"
 }
 
+# fetch MODULE PATH: download a pinned module's source (data, not a binary) into Go's module cache and record
+# its directory in .tools/<MODULE>.dir for the tests that read it.
+fetch() {
+  local mod=$1 path=$2 dir
+  dir=$(cd "$root/tools/$mod" && go mod download -json "$path" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [ -d "$dir" ] || { echo "tools/build.sh: go mod download $path gave no directory" >&2; exit 1; }
+  echo "$dir" > "$root/.tools/$mod.dir"
+}
+
 k8s=$(pin kube k8s.io/kubernetes); k8s_minor=$(echo "$k8s" | cut -d. -f2)
 h4=$(pin helm4 helm.sh/helm/v4); h3=$(pin helm3 helm.sh/helm/v3)
 kwok=$(pin kwok sigs.k8s.io/kwok)
 h3kube=$(awk '$1 == "k8s.io/client-go" {print $2}' "$root/tools/helm3/go.mod" | cut -d. -f2)
 
-want=("$@"); [ ${#want[@]} -gt 0 ] || want=(helm4 helm3 kubesec kind kwok etcd kube)
+want=("$@"); [ ${#want[@]} -gt 0 ] || want=(helm4 helm3 kubesec kind kwok etcd kube pss)
 for mod in "${want[@]}"; do
   case "$mod" in
     helm4) build helm4 "-X helm.sh/helm/v4/internal/version.version=$h4 -X helm.sh/helm/v4/internal/version.metadata=" \
@@ -51,6 +60,7 @@ for mod in "${want[@]}"; do
              -X k8s.io/component-base/version.gitMinor=$k8s_minor -X k8s.io/component-base/version.gitTreeState=clean" \
              kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager \
              kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler kubectl=k8s.io/kubernetes/cmd/kubectl ;;
-    *) echo "tools/build.sh: unknown module '$mod' (one of: helm4 helm3 kubesec kind kwok etcd kube)" >&2; exit 2 ;;
+    pss) fetch pss k8s.io/pod-security-admission ;;
+    *) echo "tools/build.sh: unknown module '$mod' (one of: helm4 helm3 kubesec kind kwok etcd kube pss)" >&2; exit 2 ;;
   esac
 done

@@ -195,12 +195,27 @@ def check_host_namespaces(pod: Pod) -> Iterator[Violation]:
 
 
 def check_host_ports(pod: Pod) -> Iterator[Violation]:
-    """hostPorts: no container port sets a non-zero hostPort."""
+    """hostPorts: no container port sets a non-zero hostPort (after the API server's defaulting).
+
+    Under ``hostNetwork: true`` the API server defaults every container and init container port's hostPort
+    to its containerPort before admission sees the Pod (``SetDefaults_Pod``), so such a port is a host
+    port even when the chart never writes one.
+    """
+    host_network = pod.spec.get("hostNetwork") is True
     for c, path, name in pod.containers:
+        defaulted = host_network and ".ephemeralContainers[" not in path
         for i, port in _items(c.get("ports")):
-            if port.get("hostPort") not in (None, 0):
+            host_port = port.get("hostPort")
+            if host_port in (None, 0) and defaulted and port.get("containerPort") not in (None, 0):
                 yield Violation(
-                    f'container "{name}" uses hostPort {port["hostPort"]}', f"{path}.ports[{i}].hostPort",
+                    f'container "{name}" uses hostPort {port["containerPort"]}: under hostNetwork the API server '
+                    "defaults hostPort to the containerPort", f"{path}.ports[{i}].containerPort", "hostPorts", name,
+                    f'turn hostNetwork off for the pod of container "{name}" (chart values: the component\'s '
+                    "hostNetwork); a host-network pod always uses host ports",
+                )
+            elif host_port not in (None, 0):
+                yield Violation(
+                    f'container "{name}" uses hostPort {host_port}', f"{path}.ports[{i}].hostPort",
                     "hostPorts", name,
                     f'remove hostPort (or set it to 0) on container "{name}"; expose the port with a Service',
                 )
