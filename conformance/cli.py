@@ -203,12 +203,15 @@ def check(args: argparse.Namespace) -> int:
 
 
 def list_rules() -> int:
-    """`conformance rules`: every rule, one line each."""
+    """`conformance rules`: every rule the harness can report (object rules, then flow rules), one line each."""
     from conformance.rules import all_rules  # noqa: PLC0415 (import registers the rules)
+    from conformance.rules.base import reported_rules  # noqa: PLC0415
 
     for r in all_rules():
         kinds = ",".join(sorted(r.kinds)) or "all kinds"
-        print(f"{r.id:24} {r.family:8} {r.severity:8} {r.doc} [{kinds}]")
+        print(f"{r.id:24} {r.family:12} {r.severity:8} {r.doc} [{kinds}]")
+    for f in reported_rules():
+        print(f"{f.id:24} {f.family:12} {f.severity:8} {f.doc} [tier {f.tier}]")
     return EXIT_OK
 
 

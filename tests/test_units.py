@@ -315,3 +315,50 @@ def test_kubesec_scores_every_workload_of_a_render(kubesec_cache: Path) -> None:
                _workload("Pod", "test"), _workload("StatefulSet", "db")]
     scores = kubesec.scores(objects, "1.35", kubesec_cache)
     assert sorted(scores) == ["Deployment/web", "Pod/test", "StatefulSet/db"]
+
+
+def test_undocumented_keys_readme_generator_and_helm_docs_paths() -> None:
+    """`## @param a.b` (readme-generator) and `# a.b -- text` (helm-docs) document keys by path; `@skip` skips."""
+    text = "\n".join([
+        "## @section Image",
+        "## @param image.registry Image registry",
+        "## @param image.repository Image repository",
+        "## @skip extraDeploy",
+        "image:",
+        "  registry: docker.io",
+        "  repository: bitnami/nginx",
+        "  tag: 1.27.0",             # 8: named by nothing
+        "# service.port -- the port",
+        "# -- service",
+        "service:",
+        "  port: 80",
+        "extraDeploy:",
+        "  a: 1",
+    ])
+    assert undocumented_keys(text) == [("image.tag", 8)]
+
+
+def test_undocumented_keys_free_form_maps_are_documented_at_the_map() -> None:
+    """Entries of annotations, labels, env maps and maps the schema leaves open are not keys to document."""
+    schema = {"type": "object", "properties": {
+        "config": {"type": "object", "additionalProperties": {"type": "string"}},
+        "strict": {"$ref": "#/definitions/strict"}},
+        "definitions": {"strict": {"type": "object", "properties": {"a": {"type": "string"}},
+                                   "additionalProperties": False}}}
+    text = "\n".join([
+        "# -- annotations of the Service",
+        "service:",
+        "  # -- annotations",
+        "  annotations:",
+        "    prometheus.io/scrape: 'true'",
+        "    prometheus.io/port: '9090'",
+        "# -- free-form settings",
+        "config:",
+        "  anything: goes",
+        "  nested:",
+        "    deep: 1",
+        "# -- a strict map",
+        "strict:",
+        "  a: b",                     # 14: the schema names it: documented per key
+    ])
+    assert undocumented_keys(text, schema) == [("strict.a", 14)]

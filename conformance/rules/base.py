@@ -9,8 +9,9 @@ from typing import Any, Literal
 Severity = Literal["error", "warning", "info"]
 Obj = dict[str, Any]
 
-#: Families group rules for reports and for `--rules` selection.
-FAMILIES = ("lint", "pss", "labels", "schema", "hygiene", "fuzz")
+#: Families group rules for reports, profiles and `--rules` selection.
+FAMILIES = ("lint", "pss", "labels", "schema", "hygiene", "networking", "availability", "api", "render", "fuzz",
+            "cluster", "e2e")
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,42 @@ def rule(
 
 
 def all_rules() -> list[Rule]:
-    """Every registered rule, sorted by ID (importing conformance.rules registers them all)."""
+    """Every registered object rule, sorted by ID (importing conformance.rules registers them all)."""
     return sorted(_REGISTRY.values(), key=lambda r: r.id)
+
+
+@dataclass(frozen=True)
+class ReportedRule:
+    """A rule a tier reports from a flow rather than from one object (a render, a fuzz property, a release)."""
+
+    id: str
+    family: str
+    severity: Severity
+    doc: str
+    tier: str
+
+
+_REPORTED: dict[str, ReportedRule] = {}
+
+
+def reported_rule(rule_id: str, family: str, tier: str, doc: str, severity: Severity = "error") -> str:
+    """Register a rule a flow reports (so `conformance rules`, waivers and profiles know it); returns its ID."""
+    if rule_id in _REGISTRY or rule_id in _REPORTED:
+        raise ValueError(f"duplicate rule id {rule_id!r}")
+    if family not in FAMILIES:
+        raise ValueError(f"rule {rule_id!r}: unknown family {family!r}")
+    _REPORTED[rule_id] = ReportedRule(rule_id, family, severity, doc, tier)
+    return rule_id
+
+
+def reported_rules() -> list[ReportedRule]:
+    """Every flow-reported rule, sorted by ID."""
+    return sorted(_REPORTED.values(), key=lambda r: r.id)
+
+
+def every_rule_id() -> list[str]:
+    """The ID of every rule the harness can report: object rules and flow rules."""
+    return sorted([*_REGISTRY, *_REPORTED])
 
 
 def get_rule(rule_id: str) -> Rule:

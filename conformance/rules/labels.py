@@ -12,6 +12,20 @@ RECOMMENDED = ("app.kubernetes.io/component", "app.kubernetes.io/part-of")
 #: Labels whose values change from one release or chart version to the next.
 VOLATILE = frozenset({"app.kubernetes.io/version", "helm.sh/chart", "chart", "version", "heritage"})
 SELECTOR_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"})
+#: Labels a controller adds to the pods it creates, by the workload kinds whose pods carry them: a selector on
+#: one of them selects pods of those kinds although the chart's pod template does not write it.
+CONTROLLER_LABELS: dict[str, frozenset[str]] = {
+    "statefulset.kubernetes.io/pod-name": frozenset({"StatefulSet"}),
+    "apps.kubernetes.io/pod-index": frozenset({"StatefulSet"}),
+    "controller-revision-hash": frozenset({"StatefulSet", "DaemonSet"}),
+    "pod-template-generation": frozenset({"DaemonSet"}),
+    "pod-template-hash": frozenset({"Deployment"}),
+    "batch.kubernetes.io/job-name": frozenset({"Job", "CronJob"}),
+    "job-name": frozenset({"Job", "CronJob"}),
+    "batch.kubernetes.io/controller-uid": frozenset({"Job", "CronJob"}),
+    "controller-uid": frozenset({"Job", "CronJob"}),
+    "batch.kubernetes.io/job-completion-index": frozenset({"Job", "CronJob"}),
+}
 
 
 def _labels(meta: Obj) -> dict[str, str]:
@@ -115,10 +129,25 @@ def selector_is_stable(obj: Obj, ctx: Context) -> Iterator[Violation]:
             )
 
 
-def _pod_templates(ctx: Context) -> Iterator[tuple[Obj, dict[str, str]]]:
+def pod_labels(obj: Obj) -> dict[str, str]:
+    """The labels a workload's pods carry, as far as the chart decides them (its pod template's labels)."""
+    return _labels(pod_metadata(obj))
+
+
+def selects_pods_of(match: dict[str, str], exprs: list[Obj], workload: Obj) -> bool:
+    """True when a selector selects the pods a workload's controller creates (controller-added labels count)."""
+    kind = str(workload.get("kind", ""))
+    added = {k for k, kinds in CONTROLLER_LABELS.items() if kind in kinds}
+    labels = pod_labels(workload)
+    plain = {k: v for k, v in match.items() if k not in added or k in labels}
+    rest = [e for e in exprs if e.get("key") not in added or e.get("key") in labels]
+    return selects(plain, rest, labels)
+
+
+def _pod_templates(ctx: Context) -> Iterator[Obj]:
     for other in ctx.objects:
         if pod_spec(other) is not None:
-            yield other, _labels(pod_metadata(other))
+            yield other
 
 
 @rule("labels-service-selector", "labels", "error", kinds={"Service"})
@@ -128,7 +157,7 @@ def service_selects_pods(obj: Obj, ctx: Context) -> Iterator[Violation]:
     if sel is None or not ctx.objects:
         return
     match, _, path = sel
-    if not any(selects(match, [], labels) for _, labels in _pod_templates(ctx)):
+    if not any(selects_pods_of(match, [], w) for w in _pod_templates(ctx)):
         yield Violation(
             f"{path} {match} selects no pod template in the chart", path, "orphan",
             remediation="make the Service selector equal to the target workload's selectorLabels",

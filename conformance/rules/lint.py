@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import jsonschema
 
-from conformance.rules.base import Context, Obj, Violation, rule
+from conformance.rules.base import Context, Obj, Violation, every_rule_id, rule
 
 CHART = frozenset({"Chart"})
 SEMVER = re.compile(
@@ -90,13 +91,87 @@ def defaults_valid(obj: Obj, ctx: Context) -> Iterator[Violation]:
                         remediation=f"change values.yaml {key} or the schema so they agree")
 
 
-def undocumented_keys(text: str) -> list[tuple[str, int]]:
-    """Mapping keys in a values.yaml text with no comment line directly above them, as (dotted path, line)."""
+#: Keys whose value is a free-form map (or a Kubernetes struct passed through): documented at the map, not per key.
+FREE_FORM_KEYS = re.compile(r"(annotations|labels|selector|nodeselector|matchlabels|env|envvars|extraenv|"
+                            r"affinity|podsecuritycontext|securitycontext|resources)$", re.IGNORECASE)
+#: readme-generator-for-helm (`## @param a.b text`, `## @extra a.b`, `## @skip a.b`) and helm-docs' old style
+#: (`# a.b -- text`): comments anywhere in the file that document a key by its path.
+_PARAM = re.compile(r"^\s*#+\s*@(param|extra|skip)\s+(?P<path>\S+)")
+_HELM_DOCS_PATH = re.compile(r"^\s*#+\s*(?P<path>[A-Za-z0-9_][A-Za-z0-9_.\[\]/-]*)\s+--\s")
+
+
+def documented_elsewhere(text: str) -> tuple[set[str], set[str]]:
+    """(paths documented by a path-naming comment, paths skipped with `@skip` with all their children)."""
+    documented, skipped = set(), set()
+    for line in text.splitlines():
+        m = _PARAM.match(line)
+        if m:
+            path = re.sub(r"\[\d*\]", "", m["path"])
+            (skipped if m[1] == "skip" else documented).add(path)
+            continue
+        h = _HELM_DOCS_PATH.match(line)
+        if h and "." in h["path"]:
+            documented.add(re.sub(r"\[\d*\]", "", h["path"]))
+    return documented, skipped
+
+
+def _resolve(schema: Any, root: Obj) -> Obj:
+    """A schema node with a local `$ref` followed (one level of `allOf` merged too)."""
+    for _ in range(8):
+        if not isinstance(schema, dict) or not isinstance(schema.get("$ref"), str):
+            break
+        ref = schema["$ref"]
+        if not ref.startswith("#/"):
+            return {}
+        node: Any = root
+        for part in ref[2:].split("/"):
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        schema = node
+    return schema if isinstance(schema, dict) else {}
+
+
+def schema_at(schema: Obj | None, path: list[str]) -> Obj | None:
+    """The schema node describing values at `path`, or None when the schema does not say."""
+    if not isinstance(schema, dict):
+        return None
+    node = _resolve(schema, schema)
+    for key in path:
+        props = node.get("properties") or {}
+        if key in props:
+            node = _resolve(props[key], schema)
+            continue
+        extra = node.get("additionalProperties")
+        if isinstance(extra, dict):
+            node = _resolve(extra, schema)
+            continue
+        return None
+    return node
+
+
+def is_open_map(schema: Obj | None, path: list[str]) -> bool:
+    """True when the schema leaves the map at `path` open: an object with no named properties."""
+    node = schema_at(schema, path)
+    if node is None:
+        return False
+    typ = node.get("type")
+    is_object = typ == "object" or (isinstance(typ, list) and "object" in typ)
+    return is_object and not node.get("properties") and node.get("additionalProperties") is not False
+
+
+def undocumented_keys(text: str, schema: Obj | None = None) -> list[tuple[str, int]]:
+    """Mapping keys in a values.yaml text that nothing documents, as (dotted path, line).
+
+    A key is documented by a comment line directly above it (`# -- text`, `## text`), or anywhere by a comment
+    naming its path (`## @param a.b text`, `# a.b -- text`). The keys inside a free-form map (one the schema
+    leaves open, or annotations, labels, selectors, env maps and Kubernetes structs) are documented at the map.
+    """
+    documented, skipped = documented_elsewhere(text)
     out: list[tuple[str, int]] = []
     stack: list[tuple[int, str]] = []
     prev = ""
     in_list_at = -1
     block_at = -1  # indent of a key whose value is a block scalar (`|`, `>-`): its lines are text, not keys
+    free_at = -1  # indent of a free-form map's key: the keys below it are its entries
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
         indent = len(line) - len(line.lstrip())
@@ -106,6 +181,9 @@ def undocumented_keys(text: str) -> list[tuple[str, int]]:
         if not stripped:
             prev = ""
             continue
+        if free_at >= 0 and indent > free_at:
+            continue
+        free_at = -1
         item = stripped.startswith("- ") or stripped == "-"
         if (in_list_at >= 0 and indent > in_list_at) or item:
             in_list_at = indent if item and in_list_at < 0 else in_list_at
@@ -117,22 +195,33 @@ def undocumented_keys(text: str) -> list[tuple[str, int]]:
             key = m.group("key").strip("\"'")
             while stack and stack[-1][0] >= indent:
                 stack.pop()
-            path = ".".join([k for _, k in stack] + [key])
+            parts = [k for _, k in stack] + [key]
+            path = ".".join(parts)
             stack.append((indent, key))
-            if not prev.startswith("#"):
+            if not prev.startswith("#") and path not in documented and not _under(path, skipped):
                 out.append((path, number))
-            if _BLOCK_SCALAR.match(line[m.end():].strip()):
+            rest = line[m.end():].strip()
+            if _BLOCK_SCALAR.match(rest):
                 block_at = indent
+            elif FREE_FORM_KEYS.search(key) or is_open_map(schema, parts) or _under(path, skipped):
+                free_at = indent
         prev = stripped
     return out
 
 
+def _under(path: str, prefixes: set[str]) -> bool:
+    """True when `path` is one of `prefixes` or inside one of them."""
+    return any(path == p or path.startswith(p + ".") for p in prefixes)
+
+
 @rule("values-documented", "lint", "error", kinds=CHART)
 def values_documented(obj: Obj, ctx: Context) -> Iterator[Violation]:
-    """Every key in values.yaml has a comment line directly above it that says what it does."""
-    for path, line in undocumented_keys(str(obj.get("valuesText") or "")):
+    """Every key in values.yaml is documented: a comment above it, or a `@param`/helm-docs comment naming it."""
+    schema = obj.get("schema") if isinstance(obj.get("schema"), dict) else None
+    for path, line in undocumented_keys(str(obj.get("valuesText") or ""), schema):
         yield Violation(f"values.yaml:{line}: {path} has no comment", path, "comment",
-                        remediation=f"add a `# -- <what it does>` line above {path} in values.yaml")
+                        remediation=f"add a `# -- <what it does>` line above {path} in values.yaml (or a "
+                        f"`## @param {path} <what it does>` line)")
 
 
 @rule("helm-lint", "lint", "error", kinds=CHART)
@@ -150,8 +239,9 @@ def helm_lint(obj: Obj, ctx: Context) -> Iterator[Violation]:
 
 @rule("waivers-valid", "lint", "error", kinds=CHART)
 def waivers_valid(obj: Obj, ctx: Context) -> Iterator[Violation]:
-    """Every waiver names a rule, an object, a reason and an expiry date that has not passed."""
+    """Every waiver names a known rule, an object, a reason and an expiry date that has not passed."""
     today = ctx.extras.get("today") or dt.date.today()
+    known = every_rule_id()
     for i, w in enumerate(obj.get("waivers") or []):
         where = f"conformance-waivers.yaml:waivers[{i}]"
         if not isinstance(w, dict):
@@ -161,6 +251,10 @@ def waivers_valid(obj: Obj, ctx: Context) -> Iterator[Violation]:
             if not w.get(key):
                 yield Violation(f"{where}: {key} is missing", f"{where}.{key}", "shape",
                                 remediation=f"add {key} to the waiver")
+        if w.get("rule") and not fnmatch.filter(known, str(w["rule"])):
+            yield Violation(f"{where}: rule {w['rule']!r} matches no rule the harness reports, so it waives nothing",
+                            f"{where}.rule", "unknown-rule",
+                            remediation="use a rule ID (or glob) listed by `conformance rules`")
         expiry = w.get("expiry")
         if isinstance(expiry, dt.datetime):
             expiry = expiry.date()  # YAML reads `2026-01-01T00:00:00` as a datetime, which cannot be compared to a date
