@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance import kubesec
-from conformance.chart import Chart, Scenario, load_chart, load_waivers_text
+from conformance.chart import Chart, Scenario, chart_yaml_files, load_chart, load_crds, load_waivers_text
 from conformance.options import Settings
 from conformance.render.helm_cli import render
 from conformance.render.manifest import Manifest
@@ -22,7 +22,7 @@ from conformance.timeouts import TIMEOUTS
 from conformance.tools import run
 from conformance.waivers import Waiver, find, parse
 
-RENDER_FAMILIES = ("pss", "labels", "schema", "hygiene")
+RENDER_FAMILIES = ("pss", "labels", "schema", "hygiene", "networking", "availability", "api")
 HELM_MAJORS = ("helm", "helm3")
 
 
@@ -106,7 +106,7 @@ def lint_cases(settings: Settings) -> list[Case]:
     chart = chart_of(settings)
     text = (chart.path / "values.yaml").read_text() if (chart.path / "values.yaml").is_file() else ""
     doc = Manifest(chart_document(chart.metadata, chart.defaults, text, chart.schema, chart.schema_error,
-                                  load_waivers_text(chart.path)), "Chart.yaml")
+                                  load_waivers_text(chart.path), chart_yaml_files(chart.path)), "Chart.yaml")
     waivers = _waivers(chart)
     rules = [r for r in all_rules() if r.family == "lint"]
     today = dt.date.today()
@@ -141,7 +141,8 @@ def cases_for_manifests(
 ) -> list[Case]:
     """Every applicable render rule on every object of one render."""
     objects = tuple(m.obj for m in manifests)
-    extras = {"kubesec": _kubesec_cached(list(objects), settings)} if "hygiene" in families else {}
+    extras: dict[str, Any] = {"kubesec": _kubesec_cached(list(objects), settings)} if "hygiene" in families else {}
+    extras["crds"] = load_crds(settings.crds)
     ctx = Context(settings.kube_version, objects, extras)
     rules = [r for r in all_rules() if r.family in families]
     return [Case(tier, scenario, r, m, ctx, waivers, values) for m in manifests for r in rules if r.applies_to(m.obj)]

@@ -104,6 +104,27 @@ def user_scenarios(args: list[str]) -> list[Scenario]:
     return out
 
 
+def chart_yaml_files(chart_dir: Path) -> dict[str, str]:
+    """The chart's own YAML files that yamllint checks (as chart-testing does): Chart.yaml, values*.yaml and
+    ci/*.yaml, by path relative to the chart."""
+    files = [chart_dir / "Chart.yaml", *sorted(chart_dir.glob("values*.yaml")), *sorted(chart_dir.glob("ci/*.yaml"))]
+    return {str(f.relative_to(chart_dir)): f.read_text(errors="replace") for f in files if f.is_file()}
+
+
+def load_crds(folder: Path | None) -> tuple[dict[str, Any], ...]:
+    """Every CustomResourceDefinition in the YAML files of a folder (recursively); () without a folder."""
+    if folder is None:
+        return ()
+    out = []
+    for f in sorted([*folder.rglob("*.yaml"), *folder.rglob("*.yml")]):
+        try:
+            docs = list(yaml.safe_load_all(f.read_text(errors="replace")))
+        except yaml.YAMLError as exc:
+            raise UsageError(f"--crds {folder}: {f} is not valid YAML ({exc}); fix or remove it") from exc
+        out += [d for d in docs if isinstance(d, dict) and d.get("kind") == "CustomResourceDefinition"]
+    return tuple(out)
+
+
 def load_waivers_text(chart_dir: Path) -> list[dict[str, Any]]:
     """The raw waiver entries of a chart (empty when it has no waivers file)."""
     path = chart_dir / WAIVERS_FILE

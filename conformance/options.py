@@ -52,6 +52,7 @@ OPTIONS = (
     Option("fuzz_seed", None, "fuzz seed (the ci profile fixes one)"),
     Option("fuzz_profile", "ci", f"fuzz profile: {', '.join(FUZZ_PROFILES)} (ci: derandomised, fixed seed)"),
     Option("fuzz_backend", "inprocess", "fuzz render backend: inprocess (helm-python-sdk) or cli (helm template)"),
+    Option("crds", None, "folder of CustomResourceDefinition YAML files: custom resources are validated against them"),
 )
 
 BY_NAME = {o.name: o for o in OPTIONS}
@@ -72,6 +73,7 @@ class Settings:
     fuzz_seed: int | None
     fuzz_profile: str
     fuzz_backend: str
+    crds: Path | None = None
 
     @property
     def kube_version_full(self) -> str:
@@ -139,4 +141,14 @@ def resolve(cli: dict[str, Any]) -> Settings:
         fuzz_seed=None if seed is None else _int(seed, seed_where, 0),
         fuzz_profile=_choice(raw["fuzz_profile"][0], raw["fuzz_profile"][1], FUZZ_PROFILES),
         fuzz_backend=_choice(raw["fuzz_backend"][0], raw["fuzz_backend"][1], ("inprocess", "cli")),
+        crds=_folder(raw["crds"][0], raw["crds"][1]),
     )
+
+
+def _folder(value: Any, where: str) -> Path | None:
+    if value in (None, ""):
+        return None
+    path = Path(str(value))
+    if not path.is_dir():
+        raise UsageError(f"{where}: {path} is not a folder; pass a folder of CustomResourceDefinition YAML files")
+    return path

@@ -20,7 +20,7 @@ import yaml
 import conformance.rules
 from conformance import kubesec
 from conformance.cases import helm_lint
-from conformance.chart import load_chart, load_waivers_text
+from conformance.chart import chart_yaml_files, load_chart, load_waivers_text
 from conformance.rules import Context, Rule, all_rules, get_rule
 from conformance.rules.base import FAMILIES
 from conformance.rules.lint import chart_document
@@ -78,7 +78,7 @@ def load_subject(rule: Rule, path: Path, cache: Path) -> tuple[dict[str, Any], C
         chart = load_chart(path)
         text = (path / "values.yaml").read_text() if (path / "values.yaml").is_file() else ""
         doc = chart_document(chart.metadata, chart.defaults, text, chart.schema, chart.schema_error,
-                             load_waivers_text(path))
+                             load_waivers_text(path), chart_yaml_files(path))
         extras = {"helm_lint": helm_lint(chart, chart.scenarios[0], f"{DEFAULT_KUBE}.0")}
         return doc, Context(DEFAULT_KUBE, (), extras), dict(chart.metadata.get("annotations") or {})
     docs = [d for d in yaml.safe_load_all(path.read_text()) if d is not None]

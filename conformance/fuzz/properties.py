@@ -20,7 +20,7 @@ from conformance.values import merge_values
 
 #: Rule families checked on every example. kubesec-score is left out: it runs a binary (~0.2 s) per
 #: render, which would cap fuzzing at 5 examples a second; the render tier scores every scenario.
-FAST_FAMILIES = ("pss", "labels", "schema")
+FAST_FAMILIES = ("pss", "labels", "schema", "networking", "availability", "api")
 SLOW_RULES = frozenset({"kubesec-score"})
 SCHEMA_ERROR = "values don't meet the specifications of the schema"
 _FAIL = re.compile(r"execution error at \((?P<where>[^)]*)\): (?P<msg>.*)")

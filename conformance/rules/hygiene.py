@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from typing import Any
 
 from conformance.rules.base import WORKLOAD_KINDS, Context, Obj, Violation, pod_containers, pod_spec, rule
 
@@ -135,3 +137,51 @@ def kubesec_score(obj: Obj, ctx: Context) -> Iterator[Violation]:
     if score <= 7:
         hint = "; ".join(advice[:4]) or "see kubesec's advice"
         yield Violation(f"kubesec score {score} is not above 7", "", "score", remediation=hint)
+
+
+#: Env var names that hold secrets, and the suffixes that say the variable holds something else (a path, an ID,
+#: a switch or a Secret's name) even when the name contains a secret word.
+SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIALS?"
+                         r"|CLIENT_?SECRET|AUTH_?KEY)", re.IGNORECASE)
+NOT_SECRET_SUFFIX = re.compile(r"_(FILE|PATH|DIR|NAME|REF|ID|ENABLED|ENABLE|TTL|EXPIRY|EXPIRATION|TIMEOUT|LENGTH|"
+                               r"TYPE|MODE|HEADER|FIELD|ENDPOINT|URL|URI|KEY_NAME|SECRET_NAME|POLICY|LIFETIME|"
+                               r"SECONDS|MINUTES|HOURS|DAYS|MAX|MIN|SIZE|COUNT|ALGORITHM|FORMAT)$", re.IGNORECASE)
+NOT_SECRET_VALUE = frozenset({"", "true", "false", "yes", "no", "on", "off", "none", "null", "disabled", "enabled"})
+
+
+def secret_literal(name: str, value: Any) -> bool:
+    """True when an env var looks like a secret passed as a literal value in the manifest."""
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        return False
+    text = str(value).strip()
+    if not SECRET_NAME.search(name) or NOT_SECRET_SUFFIX.search(name) or text.lower() in NOT_SECRET_VALUE:
+        return False
+    return not (text.isdigit() or text.startswith(("/", "$(", "file:", "env:", "vault:", "secret:", "ref+")))
+
+
+@rule("env-secret-literal", "hygiene", "error", kinds=WORKLOAD_KINDS)
+def env_secret_literal(obj: Obj, ctx: Context) -> Iterator[Violation]:
+    """No container passes a secret-looking env var (password, token, key) as a literal value."""
+    for c, path, _ in pod_containers(obj):
+        cname = str(c.get("name", ""))
+        for i, env in enumerate(c.get("env") or []):
+            name = str((env or {}).get("name", ""))
+            if "value" in (env or {}) and secret_literal(name, env.get("value")):
+                yield Violation(f'container "{cname}" sets {name} to a literal value: the secret is readable in '
+                                "the manifest, the release history and `kubectl get -o yaml`",
+                                f"{path}.env[{i}].value", "literal", cname,
+                                remediation=f"read {name} from a Secret (valueFrom.secretKeyRef; let values name "
+                                "an existing Secret) instead of a literal")
+
+
+@rule("probes-distinct", "hygiene", "warning", kinds=LONG_RUNNING)
+def probes_distinct(obj: Obj, ctx: Context) -> Iterator[Violation]:
+    """A container's liveness and readiness probes differ (identical ones restart pods that are only busy)."""
+    for c, path, fld in pod_containers(obj):
+        live, ready = c.get("livenessProbe"), c.get("readinessProbe")
+        if fld == "containers" and live and live == ready:
+            cname = str(c.get("name", ""))
+            yield Violation(f'container "{cname}" has identical liveness and readiness probes: when it is busy it '
+                            "is restarted instead of taken out of the Service", f"{path}.livenessProbe", "identical",
+                            cname, remediation="give the liveness probe a larger failureThreshold/periodSeconds, or "
+                            "check liveness (process up) and readiness (can serve) on different endpoints")

@@ -17,7 +17,9 @@ from typing import Any
 import jsonschema
 from referencing import Registry, Resource
 
+from conformance.rules.api import removed_at
 from conformance.rules.base import Context, Obj, Violation, rule
+from conformance.rules.crds import crd_for
 
 _PKG = "kubernetes_validate"
 
@@ -95,15 +97,16 @@ def valid_for_kubernetes(obj: Obj, ctx: Context) -> Iterator[Violation]:
 
 @rule("k8s-schema-known", "schema", "warning")
 def kind_is_known(obj: Obj, ctx: Context) -> Iterator[Violation]:
-    """The object's apiVersion and kind exist in the target Kubernetes version (else it was not validated)."""
+    """The object's apiVersion and kind exist in the target Kubernetes version or a known CRD (else not validated)."""
     version = schema_version_for(ctx.kube_version)
     kind, api = str(obj.get("kind", "")), str(obj.get("apiVersion", ""))
     if version is None:
         yield Violation(f"no Kubernetes schemas for {ctx.kube_version}; available: {', '.join(schema_versions())}",
                         "", "version", remediation="pass a --kube-version that has schemas")
-    elif validator_for(version, kind, api) is None:
+    elif validator_for(version, kind, api) is None and not removed_at(obj, ctx.kube_version) \
+            and crd_for(obj, ctx) is None:  # api-removed and custom-resources report those
         yield Violation(
             f"{api} {kind} is not a built-in API of Kubernetes {ctx.kube_version} (a CRD, or removed): not validated",
             "apiVersion", "unknown-kind",
-            remediation="use a served apiVersion, or accept that custom resources are not schema-checked",
+            remediation="use a served apiVersion; for a custom resource render its CRD or pass --crds DIR",
         )

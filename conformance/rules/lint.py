@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import jsonschema
+from yamllint import linter
+from yamllint.config import YamlLintConfig
 
 from conformance.rules.base import Context, Obj, Violation, every_rule_id, rule
 
@@ -26,11 +28,12 @@ _KEY = re.compile(r"^(?P<indent>\s*)(?P<key>[A-Za-z0-9_./-]+|\"[^\"]+\"|'[^']+')
 
 
 def chart_document(metadata: Obj, values: Obj, values_text: str, schema: Obj | None, schema_error: str,
-                   waivers: list[Any]) -> Obj:
-    """The object the lint rules look at: Chart.yaml, the defaults and their text, the schema, the waivers."""
+                   waivers: list[Any], yaml_files: dict[str, str] | None = None) -> Obj:
+    """The object the lint rules look at: Chart.yaml, the defaults and their text, the schema, the waivers, and
+    the text of the chart's own YAML files (Chart.yaml, values files, ci/ files) by relative path."""
     return {"kind": "Chart", "metadata": {"name": metadata.get("name", "")}, "chart": metadata,
             "values": values, "valuesText": values_text, "schema": schema, "schemaError": schema_error,
-            "waivers": waivers}
+            "waivers": waivers, "yamlFiles": dict(yaml_files or {})}
 
 
 @rule("chart-metadata", "lint", "error", kinds=CHART)
@@ -102,7 +105,8 @@ _HELM_DOCS_PATH = re.compile(r"^\s*#+\s*(?P<path>[A-Za-z0-9_][A-Za-z0-9_.\[\]/-]
 
 def documented_elsewhere(text: str) -> tuple[set[str], set[str]]:
     """(paths documented by a path-naming comment, paths skipped with `@skip` with all their children)."""
-    documented, skipped = set(), set()
+    documented: set[str] = set()
+    skipped: set[str] = set()
     for line in text.splitlines():
         m = _PARAM.match(line)
         if m:
@@ -222,6 +226,42 @@ def values_documented(obj: Obj, ctx: Context) -> Iterator[Violation]:
         yield Violation(f"values.yaml:{line}: {path} has no comment", path, "comment",
                         remediation=f"add a `# -- <what it does>` line above {path} in values.yaml (or a "
                         f"`## @param {path} <what it does>` line)")
+
+
+#: chart-testing's yamllint configuration (helm/chart-testing etc/lintconf.yaml), pinned here so `ct lint` and
+#: this rule agree; only its errors fail (truthy is a warning there, as here).
+LINTCONF = YamlLintConfig("""
+rules:
+  braces: {min-spaces-inside: 0, max-spaces-inside: 0, min-spaces-inside-empty: -1, max-spaces-inside-empty: -1}
+  brackets: {min-spaces-inside: 0, max-spaces-inside: 0, min-spaces-inside-empty: -1, max-spaces-inside-empty: -1}
+  colons: {max-spaces-before: 0, max-spaces-after: 1}
+  commas: {max-spaces-before: 0, min-spaces-after: 1, max-spaces-after: 1}
+  comments: {require-starting-space: true, min-spaces-from-content: 2}
+  document-end: disable
+  document-start: disable
+  empty-lines: {max: 2, max-start: 0, max-end: 0}
+  hyphens: {max-spaces-after: 1}
+  indentation: {spaces: consistent, indent-sequences: whatever, check-multi-line-strings: false}
+  key-duplicates: enable
+  line-length: disable
+  new-line-at-end-of-file: enable
+  new-lines: {type: unix}
+  trailing-spaces: enable
+  truthy: {level: warning}
+""")
+
+
+@rule("yamllint", "lint", "error", kinds=CHART)
+def yaml_lint(obj: Obj, ctx: Context) -> Iterator[Violation]:
+    """Chart.yaml, values files and ci/ files pass yamllint with chart-testing's configuration."""
+    for name, text in sorted((obj.get("yamlFiles") or {}).items()):
+        for p in linter.run(str(text), LINTCONF):
+            if p.level != "error":
+                continue
+            check = p.rule or "syntax"
+            yield Violation(f"{name}:{p.line}:{p.column}: {p.desc} ({check})", f"{name}:{p.line}", check,
+                            remediation=f"fix line {p.line} of {name} (`yamllint` reports the same with "
+                            "chart-testing's lintconf.yaml)")
 
 
 @rule("helm-lint", "lint", "error", kinds=CHART)

@@ -8,7 +8,8 @@ from conformance.rules.base import reported_rule
 RENDERS = reported_rule("renders", "render", "render", "The chart renders with `helm template` in every scenario.")
 FUZZ_RENDERS = reported_rule("fuzz-renders", "fuzz", "fuzz", "Every value the schema accepts renders.")
 FUZZ_CONFORMANT = reported_rule(
-    "fuzz-conformant", "fuzz", "fuzz", "Every render of schema-valid values passes the render rules (check = rule/check)."
+    "fuzz-conformant", "fuzz", "fuzz",
+    "Every render of schema-valid values passes the render rules (check = rule/check).",
 )
 FUZZ_REJECTS = reported_rule(
     "fuzz-rejects-invalid", "fuzz", "fuzz", "Values the schema rejects are rejected by Helm before rendering."
