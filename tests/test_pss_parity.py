@@ -34,7 +34,7 @@ def upstream_pin() -> str:
     return m[1]
 
 
-def testdata() -> Path:
+def upstream_testdata() -> Path:
     """The upstream test data folder in the module cache (fetched by `tools/build.sh pss`)."""
     assert DIR_FILE.is_file(), f"{DIR_FILE} is missing: run `tools/build.sh pss` (or `make tools`)"
     root = Path(DIR_FILE.read_text().strip())
@@ -75,7 +75,7 @@ def judge(path: Path, level: str, version: str) -> Disagreement | None:
 
 def cases(level: str, version: str) -> list[Path]:
     """Every upstream case of one level and version."""
-    folder = testdata() / level / f"v{version}"
+    folder = upstream_testdata() / level / f"v{version}"
     return sorted(folder.glob("*/*.yaml"))
 
 
@@ -85,7 +85,7 @@ def test_every_upstream_case_gets_its_verdict_and_check(level: str, version: str
     """All pass cases pass; every fail case fails and names the check of its file."""
     found = cases(level, version)
     assert any(p.parent.name == "pass" for p in found) and any(p.parent.name == "fail" for p in found), \
-        f"no upstream cases for {level} v{version} in {testdata()}"
+        f"no upstream cases for {level} v{version} in {upstream_testdata()}"
     wrong = [d for p in found if (d := judge(p, level, version))]
     assert not wrong, "\n".join(f"{d.case}: want {d.want}, ours {d.got}" for d in wrong)
 

@@ -22,7 +22,7 @@ from conformance import kubesec
 from conformance.cases import helm_lint
 from conformance.chart import chart_yaml_files, load_chart, load_waivers_text
 from conformance.rules import Context, Rule, all_rules, get_rule
-from conformance.rules.base import FAMILIES
+from conformance.rules.base import FAMILIES, every_rule_id
 from conformance.rules.lint import chart_document
 
 # Every module under conformance/rules registers its rules on import: walk them all, so a rule module the
@@ -41,7 +41,11 @@ STABLE_IDS = {
     "labels-component", "labels-recommended", "labels-selector-match", "labels-selector-stable",
     "labels-service-selector", "probes", "rbac-no-wildcard", "resources", "sa-token-automount",
     "values-defaults-valid", "values-documented", "values-schema", "waivers-valid",
+    "statefulset-service", "ingress-backend", "networkpolicy-coverage", "pdb-replicated", "hpa-target",
+    "env-secret-literal", "probes-distinct", "api-removed", "api-deprecated", "custom-resources", "yamllint",
 }
+#: Rule IDs that tiers report from flows; `conformance rules` and waivers must know every one of them.
+FLOW_ID = re.compile(r"""["'](renders|(?:fuzz|cluster|e2e|sc-\d{3})-[a-z0-9-]+)["']""")
 
 
 def fixture_entries(rule_id: str, outcome: str) -> list[Path]:
@@ -139,3 +143,12 @@ def test_every_fixture_folder_belongs_to_a_rule() -> None:
     ids = {r.id for r in all_rules()}
     assert sorted(p.name for p in RULES_DIR.iterdir() if p.is_dir() and p.name not in ids) == []
 
+
+
+def test_every_reported_rule_id_is_registered() -> None:
+    """Every flow rule ID a tier or the harness writes into a finding is registered (so waivers can name it)."""
+    root = RULES_DIR.parent.parent
+    used = {m[1] for folder in ("conformance", "suites") for f in (root / folder).rglob("*.py")
+            for m in FLOW_ID.finditer(f.read_text())}
+    assert used, "no flow rule IDs found: the pattern is stale"
+    assert sorted(used - set(every_rule_id())) == []

@@ -156,7 +156,9 @@ def secret_literal(name: str, value: Any) -> bool:
     text = str(value).strip()
     if not SECRET_NAME.search(name) or NOT_SECRET_SUFFIX.search(name) or text.lower() in NOT_SECRET_VALUE:
         return False
-    return not (text.isdigit() or text.startswith(("/", "$(", "file:", "env:", "vault:", "secret:", "ref+")))
+    if "$(" in text:
+        return False  # composed from other env vars ($(VAR) expansion), which come from Secrets themselves
+    return not (text.isdigit() or text.startswith(("/", "file:", "env:", "vault:", "secret:", "ref+")))
 
 
 @rule("env-secret-literal", "hygiene", "error", kinds=WORKLOAD_KINDS)

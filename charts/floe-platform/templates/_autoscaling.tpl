@@ -25,8 +25,14 @@ spec:
           averageUtilization: {{ .autoscaling.targetCPUUtilizationPercentage }}
 {{- end }}
 
-{{/* PodDisruptionBudget of a workload: (dict "ctx" $ "component" c "pdb" values). */}}
+{{/* PodDisruptionBudget of a workload: (dict "ctx" $ "component" c "pdb" values "replicas" n "autoscaling" values),
+     rendered when enabled and the workload can run more than one replica (one replica needs none, and a PDB
+     over a single pod only blocks node drains). */}}
 {{- define "floe-platform.pdb" }}
+{{- $auto := default (dict) .autoscaling }}
+{{- $most := int .replicas }}
+{{- if $auto.enabled }}{{ $most = max (int $auto.minReplicas) (int $auto.maxReplicas) }}{{ end }}
+{{- if and .pdb.enabled (gt $most 1) }}
 ---
 apiVersion: policy/v1
 kind: PodDisruptionBudget
@@ -40,4 +46,5 @@ spec:
   selector:
     matchLabels:
       {{- include "floe-platform.selectorLabels" (dict "ctx" .ctx "component" .component) | nindent 6 }}
+{{- end }}
 {{- end }}

@@ -110,11 +110,11 @@ securityContext:
 {{- include "floe-platform.podSecurityContext" . | nindent 2 }}
 {{- end }}
 
-{{/* Probe timings: (dict "ctx" $ "startup" bool). */}}
+{{/* Probe timings: (dict "ctx" $ "startup" bool "liveness" bool); liveness tolerates more failures than readiness. */}}
 {{- define "floe-platform.probeTimings" -}}
 periodSeconds: {{ .ctx.Values.global.probes.periodSeconds }}
 timeoutSeconds: {{ .ctx.Values.global.probes.timeoutSeconds }}
-failureThreshold: {{ if .startup }}{{ .ctx.Values.global.probes.startupFailureThreshold }}{{ else }}{{ .ctx.Values.global.probes.failureThreshold }}{{ end }}
+failureThreshold: {{ if .startup }}{{ .ctx.Values.global.probes.startupFailureThreshold }}{{ else if .liveness }}{{ .ctx.Values.global.probes.livenessFailureThreshold }}{{ else }}{{ .ctx.Values.global.probes.failureThreshold }}{{ end }}
 {{- end }}
 
 {{/* Deployment strategy shared by every stateless Deployment. */}}
