@@ -17,6 +17,7 @@ from conformance.chart import Chart, load_chart
 from conformance.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ConformanceError, UsageError
 from conformance.flows.jobs import launchable_jobs
 from conformance.options import BY_NAME, OPTIONS, TIERS, Settings, resolve
+from conformance.summary import console, dedupe
 from conformance.timeouts import TIMEOUTS
 from conformance.tools import tool_path
 
@@ -143,23 +144,14 @@ def pytest_command(settings: Settings, tiers: list[str], args: argparse.Namespac
 
 
 def summarise(settings: Settings) -> int:
-    """Print the findings summary from findings.json; return the number of blocking findings."""
+    """Print the summary (per tier, per rule family, first findings and their fix); return the blocking count."""
     path = settings.reports / "findings.json"
     if not path.is_file():
         print("conformance: no findings.json was written", file=sys.stderr)
         return 0
-    data = json.loads(path.read_text())
-    blocking = [f for f in data["findings"] if f["severity"] == "error" and not f.get("waived")]
-    for f in blocking[:30]:
-        obj = f"{f['kind']}/{f['name']}" + (f" container {f['container']}" if f.get("container") else "")
-        print(f"  [{f['tier']}:{f['scenario']}] {f['rule']}/{f['check']} {obj}: {f['message']}"
-              + (f" -> {f['remediation']}" if f.get("remediation") else ""))
-    if len(blocking) > 30:
-        print(f"  ... and {len(blocking) - 30} more in {path}")
-    s = data["summary"]
-    print(f"conformance: {s['errors']} errors, {s['warnings']} warnings, {s['waived']} waived; reports in "
-          f"{settings.reports}/ (findings.json, junit-<tier>.xml)")
-    return len(blocking)
+    findings = json.loads(path.read_text())["findings"]
+    print(console(findings, settings.reports))
+    return sum(1 for f in dedupe(findings) if f["severity"] == "error" and not f.get("waived"))
 
 
 def check(args: argparse.Namespace) -> int:

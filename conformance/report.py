@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conformance.summary import dedupe
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -54,7 +56,8 @@ class Finding:
 
 
 def write_findings(path: Path, chart: str, tiers: list[str], findings: list[Finding]) -> None:
-    """Merge this run's findings into findings.json, replacing earlier entries of the same tiers."""
+    """Merge this run's findings into findings.json, replacing earlier entries of the same tiers; findings that
+    are the same rule, check, object and path in several scenarios become one entry with `scenarios`."""
     existing: list[dict[str, Any]] = []
     if path.is_file():
         try:
@@ -64,7 +67,8 @@ def write_findings(path: Path, chart: str, tiers: list[str], findings: list[Find
         except (json.JSONDecodeError, AttributeError):
             existing = []
     merged = existing + [asdict(f) for f in findings]
-    merged.sort(key=lambda f: (f.get("tier", ""), f.get("scenario", ""), f["rule"], f["kind"], f["name"]))
+    merged.sort(key=lambda f: (f.get("tier", ""), f["rule"], f["kind"], f["name"], f.get("scenario", "")))
+    merged = dedupe(merged)  # one finding per root cause, listing its scenarios
     out = {
         "chart": chart,
         "summary": {

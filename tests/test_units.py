@@ -16,6 +16,7 @@ from conformance.render.manifest import manifests_from_files, parse_manifests
 from conformance.rules.hygiene import image_tag
 from conformance.rules.labels import selector_of, selects
 from conformance.rules.lint import undocumented_keys
+from conformance.summary import console, dedupe
 from conformance.values import diff_values, merge_values
 from conformance.waivers import Waiver, find, parse
 
@@ -362,3 +363,30 @@ def test_undocumented_keys_free_form_maps_are_documented_at_the_map() -> None:
         "  a: b",                     # 14: the schema names it: documented per key
     ])
     assert undocumented_keys(text, schema) == [("strict.a", 14)]
+
+
+# One finding per root cause, and the console summary.
+
+def _f(scenario: str, rule: str = "probes", name: str = "web", **kw: str) -> dict[str, str]:
+    base = {"tier": "render", "rule": rule, "check": "livenessProbe", "severity": "error", "kind": "Deployment",
+            "name": name, "namespace": "", "container": "web", "path": "spec.x", "message": "m",
+            "remediation": "add a livenessProbe", "scenario": scenario, "waived": ""}
+    return {**base, **kw}
+
+
+def test_dedupe_lists_scenarios_of_one_root_cause() -> None:
+    """The same rule, check, object and path in three scenarios is one finding naming the three."""
+    out = dedupe([_f("defaults"), _f("values-prod"), _f("ci/01"), _f("defaults", name="api")])
+    assert [(f["name"], f["scenarios"]) for f in out] == [("web", ["defaults", "values-prod", "ci/01"]),
+                                                          ("api", ["defaults"])]
+
+
+def test_console_summary_per_family_with_fix_and_reports(tmp_path: Path) -> None:
+    """Per rule family: counts and the first few findings with their fix; then where the reports are."""
+    findings = [_f(s, name=n) for n in ("a", "b", "c", "d") for s in ("defaults", "values-prod")]
+    findings.append(_f("defaults", rule="pss-restricted", check="runAsNonRoot", remediation="set runAsNonRoot"))
+    text = console(findings, tmp_path)
+    assert "hygiene: 4 errors, 0 warnings" in text and "pss: 1 errors" in text
+    assert text.count("fix: add a livenessProbe") == 3 and "... and 1 more" in text
+    assert "[defaults +1 more]" in text
+    assert text.splitlines()[-1].startswith("conformance: 5 errors, 0 warnings, 0 waived") and str(tmp_path) in text
