@@ -7,6 +7,7 @@ import importlib
 import itertools
 import json
 import pkgutil
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -154,13 +155,19 @@ def failing_run(tmp_path_factory: pytest.TempPathFactory, tool_env: dict[str, st
 
 
 def test_findings_exit_1_with_a_summary(failing_run: tuple[Run, Path]) -> None:
-    """Blocking findings: exit 1, each listed with its remediation, no error line."""
+    """Blocking findings: exit 1, a summary per tier and rule family with the first findings and their fix."""
     run, reports = failing_run
     assert run.code == 1, run.out + run.err
     assert run.error_lines() == [] and "Traceback" not in run.err
     assert "probes/livenessProbe Deployment/" in run.out
-    assert " -> add a livenessProbe" in run.out
+    assert "fix: add a livenessProbe" in run.out
+    assert re.search(r"^conformance: tier render: \d+ passed, \d+ failed", run.out, re.M)
+    assert re.search(r"^  hygiene: \d+ errors", run.out, re.M)
     assert f"reports in {reports}" in run.out
+    # One finding per root cause: the same rule x check x object x path lists its scenarios once.
+    findings = json.loads((reports / "findings.json").read_text())["findings"]
+    keys = [(f["tier"], f["rule"], f["check"], f["kind"], f["name"], f["container"], f["path"]) for f in findings]
+    assert len(keys) == len(set(keys)) and any(len(f["scenarios"]) > 1 for f in findings)
 
 
 def test_up_front_lines_say_what_runs_and_why_not(failing_run: tuple[Run, Path]) -> None:
