@@ -52,6 +52,8 @@ OPTIONS = (
     Option("fuzz_seed", None, "fuzz seed (the ci profile fixes one)"),
     Option("fuzz_profile", "ci", f"fuzz profile: {', '.join(FUZZ_PROFILES)} (ci: derandomised, fixed seed)"),
     Option("fuzz_backend", "inprocess", "fuzz render backend: inprocess (helm-python-sdk) or cli (helm template)"),
+    Option("fuzz_yaml_strings", "off", "on: also check that free-text values with YAML syntax (`: `, `#`, `*`, `&`, "
+           "control characters) render valid YAML, reported as quoting warnings (fuzz-quoting)"),
     Option("crds", None, "folder of CustomResourceDefinition YAML files: custom resources are validated against them"),
 )
 
@@ -74,6 +76,7 @@ class Settings:
     fuzz_profile: str
     fuzz_backend: str
     crds: Path | None = None
+    fuzz_yaml_strings: bool = False
 
     @property
     def kube_version_full(self) -> str:
@@ -142,6 +145,8 @@ def resolve(cli: dict[str, Any]) -> Settings:
         fuzz_profile=_choice(raw["fuzz_profile"][0], raw["fuzz_profile"][1], FUZZ_PROFILES),
         fuzz_backend=_choice(raw["fuzz_backend"][0], raw["fuzz_backend"][1], ("inprocess", "cli")),
         crds=_folder(raw["crds"][0], raw["crds"][1]),
+        fuzz_yaml_strings=_choice(str(raw["fuzz_yaml_strings"][0]).lower(), raw["fuzz_yaml_strings"][1],
+                                  ("on", "off", "true", "false", "1", "0")) in ("on", "true", "1"),
     )
 
 

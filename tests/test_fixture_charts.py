@@ -69,10 +69,10 @@ class Result:
     findings: list[dict[str, Any]]
 
 
-def check(chart: str, reports: Path, env: dict[str, str]) -> Result:
+def check(chart: str, reports: Path, env: dict[str, str], tiers: str = "lint,render") -> Result:
     """`conformance check CHART --tier lint,render` in a subprocess, reports in `reports`."""
     proc = subprocess.run(
-        [sys.executable, "-m", "conformance.cli", "check", str(CHARTS / chart), "--tier", "lint,render",
+        [sys.executable, "-m", "conformance.cli", "check", str(CHARTS / chart), "--tier", tiers,
          "--reports", str(reports)],
         capture_output=True, text=True, env=env, timeout=300, check=False,
     )
@@ -92,6 +92,16 @@ def test_compliant_chart_is_conformant(tmp_path: Path, tool_env: dict[str, str])
     assert result.code == 0, result.out
     assert result.findings == [], result.out
     assert "2 values scenarios" in result.out
+
+
+def test_common_chart_patterns_raise_no_false_findings(tmp_path: Path, tool_env: dict[str, str]) -> None:
+    """fixtures/charts/patterns: a library chart vendored under charts/ whose named template keeps a Secret stable
+    with `lookup`, `---# comment` separators, per-pod Services on the StatefulSet controller's pod-name label,
+    readme-generator `## @param` and helm-docs `# --` docs, free-form maps: lint, render and fuzz pass, no findings."""
+    result = check("patterns", tmp_path, tool_env, tiers="lint,render,fuzz")
+    assert result.code == 0, result.out
+    assert result.findings == [], result.out
+    assert "tiers run: lint, render, fuzz" in result.out
 
 
 @pytest.mark.parametrize("chart", sorted(BAD))

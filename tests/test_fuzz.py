@@ -15,10 +15,14 @@ import yaml
 from hypothesis import HealthCheck, given, seed, settings
 
 from conformance import REPO_ROOT
+from conformance.chart import load_chart
 from conformance.fuzz.mutations import mutations
+from conformance.fuzz.quoting import check_quoting
 from conformance.fuzz.replay import to_yaml
 from conformance.fuzz.schema import first_error, generation_schema, inline_refs
 from conformance.fuzz.strategies import Example, valid_values
+from conformance.fuzz.target import make_target
+from conformance.options import resolve
 from conformance.values import merge_values
 
 CHARTS = REPO_ROOT / "fixtures" / "charts"
@@ -127,3 +131,30 @@ def test_replay_yaml_round_trips_ambiguous_strings() -> None:
     text = to_yaml(values)
     assert '"1e3"' in text and '"yes"' in text
     assert yaml.safe_load(text) == values
+
+
+def _string_chart(root: Path, template_value: str) -> Path:
+    """A one-ConfigMap chart whose `greeting` is written by `template_value`."""
+    root.mkdir(parents=True)
+    (root / "Chart.yaml").write_text("apiVersion: v2\nname: greet\nversion: 1.0.0\ndescription: d\n")
+    (root / "values.yaml").write_text("# -- greeting\ngreeting: hello\n")
+    (root / "values.schema.json").write_text(json.dumps({
+        "type": "object", "additionalProperties": False,
+        "properties": {"greeting": {"type": "string", "maxLength": 40}}}))
+    (root / "templates").mkdir()
+    (root / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: greet\ndata:\n  greeting: " + template_value + "\n")
+    return root
+
+
+@pytest.mark.parametrize(("template_value", "warned"), [("{{ .Values.greeting }}", True),
+                                                        ("{{ .Values.greeting | quote }}", False)])
+def test_quoting_check_warns_on_unquoted_strings(template_value: str, warned: bool, tmp_path: Path,
+                                                 tool_env: dict[str, str]) -> None:
+    """Opt-in: a free-text value with YAML syntax breaks an unquoted template: a warning naming the path and fix."""
+    chart = _string_chart(tmp_path / "greet", template_value)
+    settings = resolve({"chart": str(chart), "reports": str(tmp_path / "reports"), "fuzz_yaml_strings": "on"})
+    found = check_quoting(make_target(load_chart(chart), settings))
+    assert [(f.rule, f.check, f.path, f.severity) for f in found] == (
+        [("fuzz-quoting", "unquoted", "greeting", "warning")] if warned else [])
+    assert all("| quote" in f.remediation for f in found)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import tarfile
+from collections.abc import Iterator
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +25,9 @@ from conformance.values import merge_values
 FAST_FAMILIES = ("pss", "labels", "schema", "networking", "availability", "api")
 SLOW_RULES = frozenset({"kubesec-score"})
 SCHEMA_ERROR = "values don't meet the specifications of the schema"
+#: Helm refuses values that replace a dependency's (subchart or library chart) values map with a scalar or list
+#: while merging them, before schema validation: that is a rejection too.
+COALESCE_ERROR = "type mismatch on"
 _FAIL = re.compile(r"execution error at \((?P<where>[^)]*)\): (?P<msg>.*)")
 
 
@@ -132,8 +137,8 @@ def check_rejects(target: Target, mutation: Mutation) -> list[Finding]:
     if not reason:
         return []
     result = target.render(mutation.override)
-    if not result.ok and SCHEMA_ERROR in result.error:
-        return []
+    if not result.ok and (SCHEMA_ERROR in result.error or COALESCE_ERROR in result.error):
+        return []  # Helm's schema validation, or its merge of a dependency's values, rejected them up front
     got = "rendered them" if result.ok else f"failed outside schema validation: {result.error}"
     message = f"{mutation.name}: jsonschema rejects the values ({reason}) but Helm {got}"
     return [finding(target, "fuzz-rejects-invalid", mutation.kind, message, mutation.override,
@@ -145,12 +150,30 @@ def _identity(m: Manifest) -> tuple[str, str, str]:
     return (m.template, m.kind, m.name)
 
 
+def template_texts(chart_dir: Path) -> Iterator[str]:
+    """The text of every template of a chart and of its subcharts and library charts (vendored directories
+    under charts/ and packaged charts/*.tgz), where named templates that call `lookup` often live."""
+    for f in sorted(chart_dir.rglob("*")):
+        rel = f.relative_to(chart_dir).parts
+        if f.is_file() and "templates" in rel:
+            yield f.read_text(errors="replace")
+        elif f.is_file() and f.suffix == ".tgz" and rel[0] == "charts":
+            try:
+                with tarfile.open(f) as tar:
+                    for member in tar.getmembers():
+                        data = tar.extractfile(member) if member.isfile() and "/templates/" in member.name else None
+                        if data is not None:
+                            yield data.read().decode(errors="replace")
+            except (tarfile.TarError, OSError):
+                continue
+
+
 @lru_cache(maxsize=64)
 def uses_lookup(chart_dir: Path, kind: str) -> bool:
-    """True when the chart reads existing objects of this kind back with `lookup` (stable across upgrades)."""
+    """True when the chart (or a library chart it vendors) reads existing objects of this kind back with `lookup`
+    (so generated data stays stable across upgrades)."""
     pattern = re.compile(r'lookup\s+"[^"]*"\s+"' + re.escape(kind) + '"')
-    return any(pattern.search(f.read_text(errors="replace"))
-               for f in (chart_dir / "templates").rglob("*") if f.is_file())
+    return any(pattern.search(text) for text in template_texts(chart_dir))
 
 
 def check_deterministic(target: Target, example: Example) -> list[Finding]:

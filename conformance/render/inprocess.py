@@ -17,7 +17,6 @@ Known irreducible differences, documented and excluded from the differential tes
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import tempfile
 import threading
@@ -30,11 +29,10 @@ import yaml
 from helm_python import _native
 
 from conformance.render.helm_cli import NAMESPACE, RELEASE, helm_error
-from conformance.render.manifest import DuplicateKeyError, Manifest, RenderResult, parse_document
+from conformance.render.manifest import DuplicateKeyError, Manifest, RenderResult, parse_document, split_documents
 from conformance.timeouts import TIMEOUTS
 
 _DEBUG_HINT = "Use --debug flag to render out invalid YAML"
-_SEPARATOR = re.compile(r"^---\s*$", re.MULTILINE)
 
 
 @lru_cache(maxsize=16)
@@ -82,7 +80,7 @@ def _parse(path: str, text: str) -> tuple[Manifest, ...]:
 
     The objects are shared between results, so they must not be mutated (rules are pure functions).
     """
-    return tuple(m for doc in _SEPARATOR.split(text) for m in parse_document(doc, path))
+    return tuple(m for doc in split_documents(text) for m in parse_document(doc, path))
 
 
 def manifests(files: dict[str, str]) -> list[Manifest]:

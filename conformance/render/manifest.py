@@ -9,7 +9,9 @@ from typing import Any
 import yaml
 
 _SOURCE = re.compile(r"^# Source: (?P<src>.+)$", re.MULTILINE)
-_SEPARATOR = re.compile(r"^---\s*$", re.MULTILINE)
+#: Helm's own document separator (pkg/release/util SplitManifests): `---` at the start of a line, then any
+#: whitespace; so `---# comment` starts a document whose first line is the comment, as Helm splits it.
+_SEPARATOR = re.compile(r"(?:^|\s*\n)---\s*")
 #: libyaml's safe loader parses rendered manifests about 7x faster than the pure-Python one.
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -94,13 +96,18 @@ def parse_document(doc: str, template: str) -> list[Manifest]:
     return []
 
 
+def split_documents(text: str) -> list[str]:
+    """A template's or a render's YAML documents, split where Helm splits them."""
+    return _SEPARATOR.split(text)
+
+
 def parse_manifests(text: str) -> list[Manifest]:
     """Split `helm template` output into objects, keeping each document's `# Source:` template.
 
     Raises DuplicateKeyError when a document repeats a key (an object would silently disappear).
     """
     out = []
-    for doc in _SEPARATOR.split(text):
+    for doc in split_documents(text):
         m = _SOURCE.search(doc)
         out.extend(parse_document(doc, m.group("src").strip() if m else ""))
     return out

@@ -100,8 +100,9 @@ def ingress_backend(obj: Obj, ctx: Context) -> Iterator[Violation]:
 def networkpolicy_coverage(obj: Obj, ctx: Context) -> Iterator[Violation]:
     """When the chart renders any NetworkPolicy, every workload's pods are selected by one."""
     policies = [o for o in ctx.objects if o.get("kind") == "NetworkPolicy" and _ns(o) == _ns(obj)]
-    if not policies or pod_spec(obj) is None:
-        return
+    hook = "helm.sh/hook" in ((obj.get("metadata") or {}).get("annotations") or {})
+    if not policies or pod_spec(obj) is None or hook:
+        return  # hook pods (helm test, migrations) run briefly, often from outside the policies' scope
     if not any(selected_by(p, obj) for p in policies):
         yield Violation(
             f"{obj.get('kind')} {_name(obj)!r}: no NetworkPolicy of the chart selects its pods, so their traffic is "

@@ -8,6 +8,7 @@ import pytest
 
 from conformance.cases import chart_of
 from conformance.fuzz import properties
+from conformance.fuzz.quoting import check_quoting
 from conformance.fuzz.runner import Check, Outcome, reject_all, search
 from conformance.fuzz.target import Target, make_target
 from conformance.options import Settings
@@ -61,3 +62,10 @@ def test_deterministic(request: pytest.FixtureRequest, fuzz_target: Target) -> N
     """Property 4: the same values render the same objects (random data reused through `lookup`)."""
     examples = max(10, fuzz_target.settings.fuzz_examples // 4)
     run_property(request, fuzz_target, "fuzz-deterministic", properties.check_deterministic, examples)
+
+
+def test_yaml_strings_render(request: pytest.FixtureRequest, fuzz_target: Target) -> None:
+    """Opt-in (--fuzz-yaml-strings on): free-text values with YAML syntax render valid YAML (quoting warnings)."""
+    if not fuzz_target.settings.fuzz_yaml_strings:
+        pytest.skip("opt-in check: pass --fuzz-yaml-strings on")
+    report(request, fuzz_target, "fuzz-quoting", Outcome(check_quoting(fuzz_target)))
