@@ -9,9 +9,10 @@ from typing import Any
 import yaml
 
 _SOURCE = re.compile(r"^# Source: (?P<src>.+)$", re.MULTILINE)
-#: Helm's own document separator (pkg/release/util SplitManifests): `---` at the start of a line, then any
-#: whitespace; so `---# comment` starts a document whose first line is the comment, as Helm splits it.
-_SEPARATOR = re.compile(r"(?:^|\s*\n)---\s*")
+#: Where Helm splits documents (pkg/release/util SplitManifests: `(?:^|\s*\n)---\s*`): at `---` starting a
+#: line, whatever follows it, so `---# comment` starts a document whose first line is the comment. The newline
+#: before `---` stays with the previous document (a trailing `|` block keeps its final newline, as Helm prints it).
+_SEPARATOR = re.compile(r"(?:^|(?<=\n))---[^\S\n]*")
 #: libyaml's safe loader parses rendered manifests about 7x faster than the pure-Python one.
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
