@@ -8,7 +8,7 @@ TIERS ?= all
 REPORTS ?= reports
 WORKERS ?= 0
 
-.PHONY: help venv tools conformance test lint bench docs check-docs clean pss-parity
+.PHONY: help venv tools kind-images kind-conformance conformance test lint bench docs check-docs clean pss-parity
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -23,6 +23,15 @@ venv: $(BIN)/conformance ## Create .venv with the project, its CLI and dev tools
 
 tools: ## Build the pinned helm, helm3, kubesec, kind, kwok, etcd and Kubernetes binaries into .tools/bin; fetch PSA test data
 	tools/build.sh
+
+kind-images: ## Kind node image + workload images into the local Docker engine, offline (starts dockerd if needed)
+	kind/images/build.sh
+
+KIND_CHARTS := fixtures/charts/compliant:cluster charts/floe-jobs:cluster,e2e
+kind-conformance: venv tools kind-images ## The cluster (and e2e) tiers on real Kind for the compliant fixture and floe-jobs
+	@rc=0; for spec in $(KIND_CHARTS); do c=$${spec%%:*}; \
+	  $(BIN)/conformance check $$c --tier $${spec#*:} --provider kind --reports $(REPORTS)/kind/$$(basename $$c) || rc=$$?; \
+	done; exit $$rc
 
 conformance: venv tools ## Run the conformance tiers ($(TIERS)) on the bundled charts
 	@rc=0; for c in $(CHARTS); do \

@@ -6,14 +6,16 @@ import contextlib
 import secrets
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from conformance.cases import chart_for, chart_of
 from conformance.chart import Chart, Scenario
-from conformance.cluster import Cluster, KwokCluster, WaitTimeout, provider_for, wait_for
+from conformance.cluster import Cluster, KindCluster, KwokCluster, WaitTimeout, provider_for, wait_for
+from conformance.cluster.kind import workload_images
+from conformance.cluster.kindplan import KindPlan, plan_for
 from conformance.flows import storage
 from conformance.flows.helm_release import FlowError, HelmRelease, Step
 from conformance.flows.inspect import dump, pending_workloads, warning_events
@@ -38,6 +40,9 @@ class Installed:
     error: FlowError | None
     cluster: Cluster
     dump_dir: Path
+    #: the values files installed: the scenario's, then the chart's Kind values on Kind
+    files: tuple[Path, ...] = ()
+    plan: KindPlan = field(default_factory=KindPlan)
 
     def dump(self) -> Path:
         """Write the namespace's events and objects for a failed check."""
@@ -45,13 +50,28 @@ class Installed:
 
 
 @pytest.fixture(scope="session")
-def cluster(conformance_settings: Settings) -> Iterator[Cluster]:
-    """The session's cluster from the chosen provider; deleted at the end, on failure and on interrupt."""
+def cluster(conformance_settings: Settings, request: pytest.FixtureRequest) -> Iterator[Cluster]:
+    """The session's cluster from the chosen provider; deleted at the end, on failure and on interrupt.
+
+    On Kind the workload images of kind/versions.yaml are loaded into the node, and the nodes' logs are
+    exported to `<reports>/kind-logs/` when creation or any test failed.
+    """
     c = provider_for(conformance_settings.provider, kubeconfig=conformance_settings.kubeconfig)
+    if isinstance(c, KindCluster):
+        c.logs_dir = Path(conformance_settings.reports) / "kind-logs"
     with c:
         if isinstance(c, KwokCluster):
             storage.provision(c)
+        if isinstance(c, KindCluster):
+            c.load_images(workload_images())
         yield c
+        if isinstance(c, KindCluster) and request.session.testsfailed:
+            c.export_logs()
+
+
+def kind_plan(cluster: Cluster, chart: Chart) -> KindPlan:
+    """The chart's Kind values, prerequisites and read-back on Kind; nothing on other providers."""
+    return plan_for(chart.name) if isinstance(cluster, KindCluster) else KindPlan()
 
 
 @pytest.fixture(scope="session")
@@ -76,16 +96,23 @@ def install(cluster: Cluster, chart: Chart, scenario: Scenario, source: str, tie
     ns = namespace_for(cluster, f"{tier}-{chart.name}"[:40])
     release = HelmRelease(cluster.kubeconfig, RELEASE, ns)  # the render tier's release name: same object names
     dump_dir = reports / "cluster" / f"{tier}-{scenario.name.replace('/', '_')}"
+    plan = kind_plan(cluster, chart)
     start = time.monotonic()
     try:
-        step: Step | None = release.install(source, scenario.files, TIMEOUTS.sc001_deploy)
+        for before in plan.before:
+            HelmRelease(cluster.kubeconfig, before.release, ns).install(before.chart, before.values,
+                                                                        TIMEOUTS.sc001_deploy)
+            wait_ready(cluster, ns, before.release, TIMEOUTS.sc001_deploy)
+        start = time.monotonic()
+        step: Step | None = release.install(source, scenario.files + plan.values, TIMEOUTS.sc001_deploy)
         wait_ready(cluster, ns, release.name, TIMEOUTS.sc001_deploy)
         assert step is not None
         step = Step(step.name, time.monotonic() - start, step.output, step.warnings)
         error = None
     except FlowError as exc:
         step, error = None, exc
-    return Installed(release, chart, scenario, source, step, error, cluster, dump_dir)
+    return Installed(release, chart, scenario, source, step, error, cluster, dump_dir,
+                     scenario.files + plan.values, plan)
 
 
 def wait_ready(cluster: Cluster, namespace: str, release: str, timeout: float) -> None:

@@ -12,20 +12,20 @@ export CGO_ENABLED=0 GOFLAGS=-mod=mod
 
 pin() { awk -v m="$2" '$1 == "require" && $2 == m {print $3} $1 == m && $2 ~ /^v/ {print $2}' "$root/tools/$1/go.mod" | head -1; }
 
-# build MODULE "LDFLAGS" OUT=PACKAGE...
+# build MODULE[:STAMP] "LDFLAGS" OUT=PACKAGE...   (STAMP names a second set of outputs of the same module)
 build() {
-  local mod=$1 ldflags=$2; shift 2
-  local dir="$root/tools/$mod" stamp want missing=0 spec
+  local mod=${1%%:*} name=${1#*:} ldflags=$2; shift 2
+  local dir="$root/tools/$mod" want missing=0 spec
   # The stamp covers this module's pins, its ldflags and its outputs only, so adding another module to
   # this script does not rebuild the others.
   want=$( (cat "$dir/go.mod" "$dir/go.sum" "$dir"/*.go 2>/dev/null; echo "$ldflags $*") | sha256sum | cut -c1-16)
   for spec in "$@"; do [ -x "$bin/${spec%%=*}" ] || missing=1; done
-  if [ "$missing" = 0 ] && [ "$(cat "$stamps/$mod" 2>/dev/null)" = "$want" ]; then return 0; fi
-  echo "tools: building $mod ($*)" >&2
+  if [ "$missing" = 0 ] && [ "$(cat "$stamps/$name" 2>/dev/null)" = "$want" ]; then return 0; fi
+  echo "tools: building $name ($*)" >&2
   for spec in "$@"; do
     (cd "$dir" && go build -trimpath -ldflags "-s -w $ldflags" -o "$bin/${spec%%=*}" "${spec#*=}")
   done
-  echo "$want" > "$stamps/$mod"
+  echo "$want" > "$stamps/$name"
 }
 
 # fetch MODULE PATH: download a pinned module's source (data, not a binary) into Go's module cache and record
@@ -40,9 +40,12 @@ fetch() {
 k8s=$(pin kube k8s.io/kubernetes); k8s_minor=$(echo "$k8s" | cut -d. -f2)
 h4=$(pin helm4 helm.sh/helm/v4); h3=$(pin helm3 helm.sh/helm/v3)
 kwok=$(pin kwok sigs.k8s.io/kwok)
+kube_ldflags="-X k8s.io/component-base/version.gitVersion=$k8s -X k8s.io/component-base/version.gitMajor=1 \
+  -X k8s.io/component-base/version.gitMinor=$k8s_minor -X k8s.io/component-base/version.gitTreeState=clean"
 h3kube=$(awk '$1 == "k8s.io/client-go" {print $2}' "$root/tools/helm3/go.mod" | cut -d. -f2)
 
 want=("$@"); [ ${#want[@]} -gt 0 ] || want=(helm4 helm3 kubesec kind kwok etcd kube pss)
+# The Kind images' binaries (kind/images/build.sh asks for them): kube-node agnhost coredns pause
 for mod in "${want[@]}"; do
   case "$mod" in
     helm4) build helm4 "-X helm.sh/helm/v4/internal/version.version=$h4 -X helm.sh/helm/v4/internal/version.metadata=" \
@@ -56,11 +59,15 @@ for mod in "${want[@]}"; do
              kwok=sigs.k8s.io/kwok/cmd/kwok kwokctl=sigs.k8s.io/kwok/cmd/kwokctl ;;
     etcd) build etcd "" etcd=. ;;
     kubesec) build kubesec "" kubesec=github.com/controlplaneio/kubesec/v2 ;;
-    kube) build kube "-X k8s.io/component-base/version.gitVersion=$k8s -X k8s.io/component-base/version.gitMajor=1 \
-             -X k8s.io/component-base/version.gitMinor=$k8s_minor -X k8s.io/component-base/version.gitTreeState=clean" \
+    kube) build kube "$kube_ldflags" \
              kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager \
              kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler kubectl=k8s.io/kubernetes/cmd/kubectl ;;
     pss) fetch pss k8s.io/pod-security-admission ;;
-    *) echo "tools/build.sh: unknown module '$mod' (one of: helm4 helm3 kubesec kind kwok etcd kube pss)" >&2; exit 2 ;;
+    kube-node) build kube:kube-node "$kube_ldflags" \
+             kubelet=k8s.io/kubernetes/cmd/kubelet kubeadm=k8s.io/kubernetes/cmd/kubeadm kube-proxy=k8s.io/kubernetes/cmd/kube-proxy ;;
+    agnhost) build kube:agnhost "" agnhost=k8s.io/kubernetes/test/images/agnhost ;;
+    coredns) build coredns "" coredns=. ;;
+    pause) build pause "" pause=. ;;
+    *) echo "tools/build.sh: unknown module '$mod' (one of: helm4 helm3 kubesec kind kwok etcd kube pss kube-node agnhost coredns pause)" >&2; exit 2 ;;
   esac
 done

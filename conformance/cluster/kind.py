@@ -1,4 +1,10 @@
-"""Kind clusters (real Kind only: needs a working docker and a kindest/node image)."""
+"""Kind clusters: real `kind create cluster` with a node image from kind/versions.yaml.
+
+The node image is the one `make kind-images` builds offline (`local_node_image`, preferred when the engine
+has it) or the published kindest/node image of the row. Workload images the bundled charts need on Kind
+(`workload_images`) are loaded with `kind load docker-image`; `kind export logs` keeps the nodes' logs when
+creation or a test fails.
+"""
 
 from __future__ import annotations
 
@@ -27,15 +33,41 @@ def load_versions(path: Path = KIND_DIR / "versions.yaml") -> dict[str, Any]:
     return data
 
 
-def node_image(version: str | None = None, path: Path = KIND_DIR / "versions.yaml") -> str:
-    """The kindest/node image for a Kubernetes version (default: the pinned one), with its digest if known."""
+def version_row(version: str | None = None, path: Path = KIND_DIR / "versions.yaml") -> dict[str, Any]:
+    """The versions.yaml row of a Kubernetes version (default: the pinned one)."""
     data = load_versions(path)
     want = (version or str(data["pinned"])).removeprefix("v")
     for row in data["versions"]:
         if str(row["kubernetes"]) == want:
-            image = str(row["kind_node_image"])
-            return f"{image}@{row['digest']}" if row.get("digest") else image
+            return dict(row)
     raise EnvError(f"{path}: no kind node image for Kubernetes {want}; add a row to `versions`")
+
+
+def published_node_image(row: dict[str, Any]) -> str:
+    """The row's published kindest/node image, pinned by digest when the row has one."""
+    image = str(row["kind_node_image"])
+    return f"{image}@{row['digest']}" if row.get("digest") else image
+
+
+def node_image(version: str | None = None, path: Path = KIND_DIR / "versions.yaml") -> str:
+    """The node image for a Kubernetes version: the local `make kind-images` build when the engine has it,
+    else the published kindest/node image (pulled by kind where a registry is reachable)."""
+    row = version_row(version, path)
+    local = str(row.get("local_node_image") or "")
+    if local and image_present(local):
+        return local
+    return published_node_image(row)
+
+
+def workload_images(path: Path = KIND_DIR / "versions.yaml") -> list[str]:
+    """Images `make kind-images` builds for the bundled charts' Kind values (kind/values/)."""
+    return [str(image) for image in load_versions(path).get("workload_images") or []]
+
+
+def values_overlay(chart_name: str, directory: Path = KIND_DIR / "values") -> Path | None:
+    """kind/values/<chart>.yaml: the Kind-only values of a bundled chart (its images built offline), if any."""
+    path = directory / f"{chart_name}.yaml"
+    return path if path.is_file() else None
 
 
 def docker_works(timeout: float = CLUSTER_TIMEOUTS.probe) -> bool:
@@ -81,10 +113,12 @@ class KindCluster(Cluster):
         image: str | None = None,
         config: Path = KIND_DIR / "kind-config.yaml",
         parent_dir: Path | None = None,
+        logs_dir: Path | None = None,
         timeouts: ClusterTimeouts = CLUSTER_TIMEOUTS,
     ) -> None:
-        """Describe the cluster; nothing runs until `create()`."""
+        """Describe the cluster; nothing runs until `create()`. `logs_dir` receives `kind export logs`."""
         super().__init__()
+        self.logs_dir = logs_dir
         self.name = name or random_name("conformance")
         self.image = image or node_image()
         self.config = config
@@ -110,6 +144,8 @@ class KindCluster(Cluster):
             str(self.kubeconfig),
             "--wait",
             f"{self.timeouts.ready:g}s",
+            # keep a failed node so `kind export logs` can read it; delete() removes it either way
+            "--retain",
         ]
 
     def delete_command(self) -> list[str]:
@@ -144,7 +180,9 @@ class KindCluster(Cluster):
         proc = run_tool(self.create_command(), self.timeouts.create, cwd=REPO_ROOT)
         if proc.returncode != 0:
             lines = [line for line in proc.stderr.strip().splitlines() if line.strip()] or ["(no output)"]
-            raise EnvError(f"kind cluster {self.name}: kind create cluster failed: {lines[-1]}")
+            where = self.export_logs()
+            kept = f" (node logs: {where})" if where else ""
+            raise EnvError(f"kind cluster {self.name}: kind create cluster failed: {lines[-1]}{kept}")
         try:
             wait_for(
                 self.reachable,
@@ -154,6 +192,37 @@ class KindCluster(Cluster):
             )
         except WaitTimeout as exc:
             raise EnvError(str(exc)) from exc
+
+    def load_images(self, images: list[str]) -> None:
+        """`kind load docker-image` of local images into the cluster's node; EnvError names a missing image."""
+        missing = [image for image in images if not image_present(image)]
+        if missing:
+            raise EnvError(
+                f"kind cluster {self.name}: image(s) {', '.join(missing)} not in the local Docker engine; "
+                "build them with `make kind-images`"
+            )
+        if not images:
+            return
+        proc = run_tool(
+            [tool_path("kind"), "load", "docker-image", "--name", self.name, *images], self.timeouts.create
+        )
+        if proc.returncode != 0:
+            lines = [line for line in proc.stderr.strip().splitlines() if line.strip()] or ["(no output)"]
+            raise EnvError(f"kind cluster {self.name}: kind load docker-image failed: {lines[-1]}")
+
+    def export_logs(self, dest: Path | None = None) -> Path | None:
+        """`kind export logs` into `dest` (default: `logs_dir`); None when there is nowhere to write or it failed."""
+        target = dest or self.logs_dir
+        if target is None:
+            return None
+        target = target / self.name
+        try:
+            proc = run_tool(
+                [tool_path("kind"), "export", "logs", str(target), "--name", self.name], self.timeouts.delete
+            )
+        except EnvError:
+            return None
+        return target if proc.returncode == 0 else None
 
     def delete(self) -> None:
         """Delete the Kind cluster and its kubeconfig directory; safe to call twice."""

@@ -74,7 +74,7 @@ def test_upgrade_keeps_secrets(installed: Installed, request: pytest.FixtureRequ
     ns, name = installed.release.namespace, installed.release.name
     before = secret_data(installed.cluster, ns, name)
     try:
-        step = installed.release.upgrade(installed.chart.path, installed.scenario.files, TIMEOUTS.helm_upgrade)
+        step = installed.release.upgrade(installed.chart.path, installed.files, TIMEOUTS.helm_upgrade)
     except FlowError as exc:
         fail(request, installed, "cluster-upgrade", str(exc),
              "an immutable field (selector, volumeClaimTemplates) probably changed between versions")
