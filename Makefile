@@ -8,7 +8,7 @@ TIERS ?= all
 REPORTS ?= reports
 WORKERS ?= 0
 
-.PHONY: help venv tools kind-images kind-conformance conformance test lint bench docs check-docs clean pss-parity
+.PHONY: help venv tools kind-images kind-conformance kind-test conformance test lint bench docs check-docs clean pss-parity
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ kind-conformance: venv tools kind-images ## The cluster (and e2e) tiers on real 
 	@rc=0; for spec in $(KIND_CHARTS); do c=$${spec%%:*}; \
 	  $(BIN)/conformance check $$c --tier $${spec#*:} --provider kind --reports $(REPORTS)/kind/$$(basename $$c) || rc=$$?; \
 	done; exit $$rc
+
+kind-test: venv tools kind-images ## Real-Kind tests: compliant and floe-jobs pass, negative fixtures fail with the reason, Ctrl-C cleans up
+	$(BIN)/python -m pytest kind/tests
 
 conformance: venv tools ## Run the conformance tiers ($(TIERS)) on the bundled charts
 	@rc=0; for c in $(CHARTS); do \

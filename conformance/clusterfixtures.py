@@ -18,7 +18,7 @@ from conformance.cluster.kind import workload_images
 from conformance.cluster.kindplan import KindPlan, plan_for
 from conformance.flows import storage
 from conformance.flows.helm_release import FlowError, HelmRelease, Step
-from conformance.flows.inspect import dump, pending_workloads, warning_events
+from conformance.flows.inspect import dump, failing_readiness, pending_workloads, warning_events
 from conformance.flows.jobs import launchable_jobs
 from conformance.options import Settings
 from conformance.render.helm_cli import RELEASE
@@ -121,6 +121,9 @@ def wait_ready(cluster: Cluster, namespace: str, release: str, timeout: float) -
         rejected = warning_events(cluster, namespace)
         if rejected:
             return "pods were rejected: " + "; ".join(rejected)
+        unready = failing_readiness(cluster, namespace, release, TIMEOUTS.readiness_grace)
+        if unready:
+            return "readiness probe never passed: " + "; ".join(unready)
         return "" if pending_workloads(cluster, namespace, release) else "ready"
 
     try:

@@ -24,6 +24,8 @@ class Timeouts:
     sc001_deploy: float = 600.0
     #: SC-002: a job's pod starts within 30 seconds of the Job being created.
     sc002_job_launch: float = 30.0
+    #: A container running this long whose readiness probe still fails fails the wait with the probe's message.
+    readiness_grace: float = 90.0
     helm_upgrade: float = 600.0
     helm_rollback: float = 300.0
     helm_test: float = 300.0

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from conformance import REPO_ROOT
+from conformance.cluster.base import Cluster
 from conformance.errors import EnvError
 
 KIND_DIR = REPO_ROOT / "kind"
@@ -46,6 +47,7 @@ class KindPlan:
     values: tuple[Path, ...] = ()
     before: tuple[Before, ...] = ()
     verify: Verify | None = None
+    job_log_expect: str = ""
 
 
 def _paths(items: Any, where: str) -> tuple[Path, ...]:
@@ -76,4 +78,19 @@ def plan_for(chart_name: str, directory: Path = KIND_DIR) -> KindPlan:
         except (KeyError, TypeError) as exc:
             raise EnvError(f"{path}: {chart_name}.verify needs describe, pod_selector, container, command, "
                            f"expect ({exc})") from exc
-    return KindPlan(values, before, verify)
+    return KindPlan(values, before, verify, str(entry.get("job_log_expect") or ""))
+
+
+def run_verify(cluster: Cluster, namespace: str, verify: Verify) -> str:
+    """Run the read-back command in the first pod matching the selector; '' when its output has `expect`,
+    else why not."""
+    pod = cluster.kubectl("get", "pods", "--namespace", namespace, "--selector", verify.pod_selector,
+                          "--output", "jsonpath={.items[0].metadata.name}").strip()
+    if not pod:
+        return f"{verify.describe}: no pod matches {verify.pod_selector}"
+    proc = cluster.run_kubectl("exec", pod, "--namespace", namespace, "--container", verify.container, "--",
+                               *verify.command)
+    out = (proc.stdout + proc.stderr).strip()
+    if proc.returncode != 0 or verify.expect not in out:
+        return f"{verify.describe}: expected {verify.expect!r} from {' '.join(verify.command)!r} in {pod}, got {out!r}"
+    return ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,48 @@ def pending_workloads(cluster: Cluster, namespace: str, release: str) -> list[st
     """Why each of a release's workloads is not ready yet (empty when all are)."""
     selector = f"app.kubernetes.io/instance={release}"
     return [r for w in objects(cluster, namespace, WORKLOADS, selector) if (r := not_ready(w))]
+
+
+def _since(stamp: str, now: dt.datetime) -> float:
+    return (now - dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))).total_seconds()
+
+
+def failing_readiness(cluster: Cluster, namespace: str, release: str, grace: float) -> list[str]:
+    """Containers of a release running for longer than `grace` seconds whose readiness probe keeps failing,
+    each with the kubelet's last probe message (a probe that never passes would otherwise wait out SC-001)."""
+    now = dt.datetime.now(dt.UTC)
+    probes: dict[str, str] = {}
+    for e in objects(cluster, namespace, "events"):
+        msg = str(e.get("message", "")).strip()
+        if e.get("reason") == "Unhealthy" and msg.startswith("Readiness probe failed"):
+            probes[str((e.get("involvedObject") or {}).get("name"))] = msg
+    out = []
+    for pod in objects(cluster, namespace, "pods", f"app.kubernetes.io/instance={release}"):
+        name = str(pod["metadata"]["name"])
+        if name not in probes:
+            continue
+        for c in (pod.get("status") or {}).get("containerStatuses") or []:
+            started = ((c.get("state") or {}).get("running") or {}).get("startedAt")
+            if not c.get("ready") and started and _since(str(started), now) > grace:
+                out.append(f"Pod/{name} container {c.get('name')}: not ready {grace:g}s after it started: "
+                           f"{probes[name]}")
+    return out
+
+
+def hook_logs(cluster: Cluster, namespace: str, release: str) -> list[str]:
+    """`<pod>: <last log lines>` of the release's failed `helm test` hook pods."""
+    out = []
+    for pod in objects(cluster, namespace, "pods", f"app.kubernetes.io/instance={release}"):
+        meta = pod.get("metadata") or {}
+        if (meta.get("annotations") or {}).get("helm.sh/hook") != "test":
+            continue
+        if (pod.get("status") or {}).get("phase") != "Failed":
+            continue
+        proc = cluster.run_kubectl("logs", str(meta["name"]), "--namespace", namespace, "--all-containers",
+                                   "--tail=20")
+        text = " | ".join(line for line in (proc.stdout + proc.stderr).splitlines() if line.strip())
+        out.append(f"Pod/{meta['name']} logs: {text or '(empty)'}")
+    return out
 
 
 def warning_events(cluster: Cluster, namespace: str, reasons: tuple[str, ...] = ("FailedCreate",)) -> list[str]:

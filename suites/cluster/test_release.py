@@ -9,7 +9,7 @@ import pytest
 from conformance.cluster.timeouts import WaitTimeout, wait_for
 from conformance.clusterfixtures import Installed
 from conformance.flows.helm_release import FlowError
-from conformance.flows.inspect import pending_workloads, secret_data, warning_events
+from conformance.flows.inspect import hook_logs, pending_workloads, secret_data, warning_events
 from conformance.options import Settings
 from conformance.plugin import record_findings
 from conformance.report import Finding
@@ -93,7 +93,8 @@ def test_helm_test_hooks(installed: Installed, request: pytest.FixtureRequest) -
     try:
         step = installed.release.test(TIMEOUTS.helm_test)
     except FlowError as exc:
-        fail(request, installed, "cluster-helm-test", str(exc))
+        logs = hook_logs(installed.cluster, installed.release.namespace, installed.release.name)
+        fail(request, installed, "cluster-helm-test", "; ".join([str(exc), *logs]))
     request.node.user_properties.append(("seconds", f"{step.seconds:.2f}"))
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import secrets
+from pathlib import Path
 
 import pytest
 
+from conformance.cluster.kindplan import run_verify
 from conformance.cluster.timeouts import WaitTimeout, wait_for
 from conformance.clusterfixtures import Installed, launchable
 from conformance.flows.jobs import launch_from_cronjob, time_to_start
+from conformance.options import Settings
 from conformance.plugin import record_findings
 from conformance.report import Finding
 from conformance.timeouts import TIMEOUTS
@@ -42,7 +45,7 @@ def _job_done(inst: Installed, job: str) -> str:
 
 
 def test_job_launch_within_sc002(job_ref: tuple[str, str], e2e_installed: Installed,
-                                 request: pytest.FixtureRequest) -> None:
+                                 request: pytest.FixtureRequest, conformance_settings: Settings) -> None:
     """The job's pod starts within SC-002's 30 seconds, and the job completes."""
     kind, name = job_ref
     inst = e2e_installed
@@ -69,7 +72,32 @@ def test_job_launch_within_sc002(job_ref: tuple[str, str], e2e_installed: Instal
                          f"job {job} to finish")
     except WaitTimeout as exc:
         state = str(exc)
+    log = _keep_logs(inst, job, Path(conformance_settings.reports))
     if state != "Complete":
-        f = _finding(inst, kind, name, "e2e-job-complete", f"job {job} did not complete: {state}")
+        f = _finding(inst, kind, name, "e2e-job-complete", f"job {job} did not complete: {state} (log: {log})")
         record_findings(request, [f], rule="e2e-job-complete", chart=str(inst.chart.path))
         pytest.fail(f.line(), pytrace=False)
+    plan = inst.plan
+    if plan.job_log_expect and plan.job_log_expect not in log.read_text():
+        f = _finding(inst, kind, name, "e2e-job-output",
+                     f"job {job} completed but its log has no {plan.job_log_expect!r} (log: {log})")
+        record_findings(request, [f], rule="e2e-job-output", chart=str(inst.chart.path))
+        pytest.fail(f.line(), pytrace=False)
+    if plan.verify is not None:
+        problem = run_verify(inst.cluster, inst.release.namespace, plan.verify)
+        if problem:
+            f = _finding(inst, kind, name, "e2e-job-result", problem)
+            record_findings(request, [f], rule="e2e-job-result", chart=str(inst.chart.path))
+            pytest.fail(f.line(), pytrace=False)
+        request.node.user_properties.append(("verified", plan.verify.describe))
+
+
+def _keep_logs(inst: Installed, job: str, reports: Path) -> Path:
+    """Write the Job's pod logs (every container) to <reports>/logs/<namespace>-<job>.log and return the path."""
+    folder = reports / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{inst.release.namespace}-{job}.log"
+    proc = inst.cluster.run_kubectl("logs", f"job/{job}", "--namespace", inst.release.namespace,
+                                    "--all-containers", "--timestamps")
+    path.write_text(proc.stdout + proc.stderr)
+    return path
