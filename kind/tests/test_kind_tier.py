@@ -7,6 +7,7 @@ the node image from kind/versions.yaml and must leave no node container behind.
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,7 +24,9 @@ CLI = [sys.executable, "-m", "conformance.cli"]
 
 def kind_nodes() -> set[str]:
     """Names of the Kind node containers of the harness's clusters (`conformance-*`) that exist now."""
-    out = subprocess.run(["docker", "ps", "-a", "--filter", "label=io.x-k8s.kind.cluster", "--format",
+    docker = shutil.which("docker")
+    assert docker, "no docker CLI: run `make kind-images` (kind/images/engine.sh) first"
+    out = subprocess.run([docker, "ps", "-a", "--filter", "label=io.x-k8s.kind.cluster", "--format",
                           "{{.Names}}"], capture_output=True, text=True, check=True, timeout=60).stdout
     return {n for n in out.split() if n.startswith("conformance-")}
 
@@ -53,7 +56,7 @@ def messages(findings: dict[str, object], rule: str) -> list[str]:
 
 def test_compliant_chart_passes_on_kind(tmp_path: Path) -> None:
     """Install, PSS admission, readiness, upgrade, a real helm test hook (wget to the Service) and rollback."""
-    proc, findings = check(str(CHARTS / "compliant"), "--tier", "cluster", reports=tmp_path)
+    proc, _ = check(str(CHARTS / "compliant"), "--tier", "cluster", reports=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "cluster provider kind" in proc.stdout
     junit = (tmp_path / "junit-cluster.xml").read_text()
