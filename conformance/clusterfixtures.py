@@ -118,7 +118,8 @@ def install(cluster: Cluster, chart: Chart, scenario: Scenario, source: str, tie
 def wait_ready(cluster: Cluster, namespace: str, release: str, timeout: float) -> None:
     """Wait until the release's workloads are ready; fail fast on FailedCreate (e.g. PodSecurity) events."""
     def settled() -> str:
-        rejected = warning_events(cluster, namespace)
+        # FailedCreate: admission (PodSecurity) refused the pod; AppArmor: the kubelet refused it
+        rejected = warning_events(cluster, namespace, ("FailedCreate", "AppArmor"))
         if rejected:
             return "pods were rejected: " + "; ".join(rejected)
         unready = failing_readiness(cluster, namespace, release, TIMEOUTS.readiness_grace)
