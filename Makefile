@@ -27,8 +27,8 @@ tools: ## Build the pinned helm, helm3, kubesec, kind, kwok, etcd and Kubernetes
 kind-images: ## Kind node image + workload images into the local Docker engine, offline (starts dockerd if needed)
 	kind/images/build.sh
 
-KIND_CHARTS := charts/floe-jobs:cluster,e2e
-kind-conformance: venv tools kind-images ## The cluster and e2e tiers on real Kind for floe-jobs (dbt against floe-platform's PostgreSQL)
+KIND_CHARTS := fixtures/charts/compliant:cluster charts/floe-jobs:cluster,e2e
+kind-conformance: venv tools kind-images ## The cluster tier on real Kind for the compliant fixture, cluster and e2e for floe-jobs (real dbt run)
 	@rc=0; for spec in $(KIND_CHARTS); do c=$${spec%%:*}; \
 	  $(BIN)/conformance check $$c --tier $${spec#*:} --provider kind --reports $(REPORTS)/kind/$$(basename $$c) || rc=$$?; \
 	done; exit $$rc

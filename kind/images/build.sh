@@ -87,7 +87,8 @@ build_node() {
   want=$(inputs "$here/build.sh" "$here/node" "$root/tools/build.sh" "$root/tools/kube/go.mod" "$root/tools/kube/go.sum" \
     "$root/tools/kube/tools.go" "$root/tools/etcd" "$root/tools/coredns" "$root/tools/pause" "$k8s $node_packages $proxy_packages")
   if fresh "$node_image" "$want"; then say "$node_image is up to date"; return 0; fi
-  local t0=$SECONDS
+  local t0=$SECONDS old
+  old=$(docker image inspect --format '{{.Id}}' "$node_image" 2>/dev/null || true)
   say "building $node_image (binaries from tools/: kube, kube-node, etcd, coredns, pause)"
   "$root/tools/build.sh" kube kube-node etcd coredns pause
 
@@ -139,6 +140,9 @@ build_node() {
   docker build -q -t "$node_image" "$ctx" >/dev/null
   rm -rf "$ctx"
   docker rmi floe-kind/node-committed:$k8s >/dev/null 2>&1 || true
+  # the previous build of this tag, now untagged (kept while a cluster still uses it)
+  [ -n "$old" ] && [ "$(docker image inspect --format '{{len .RepoTags}}' "$old" 2>/dev/null)" = 0 ] \
+    && docker rmi "$old" >/dev/null 2>&1 || true
   say "$node_image built in $((SECONDS - t0)) s"
 }
 
