@@ -58,6 +58,9 @@ def requested(objects: Iterable[dict[str, Any]]) -> tuple[dict[str, Decimal], in
     out = dict.fromkeys(RESOURCES, Decimal(0))
     pods = 0
     for obj in objects:
+        hook = ((obj.get("metadata") or {}).get("annotations") or {}).get("helm.sh/hook", "")
+        if "test" in hook:  # `helm test` pods run later, on demand, not as part of the release
+            continue
         spec, count = _pod_spec(obj)
         if spec is None:
             continue
