@@ -74,3 +74,17 @@ def test_plain_progress_prints_changes_only() -> None:
     r.update([Workload("Deployment", "web", 2, 2, 2, True)])
     assert out.getvalue().splitlines() == ["floe:   Deployment/web: 0/2 ready, rollout 50%",
                                            "floe:   Deployment/web: 2/2 ready, rollout 100% done"]
+
+
+def test_rich_progress_on_a_terminal() -> None:
+    from rich.console import Console  # noqa: PLC0415
+
+    from floe.progress import RichReporter  # noqa: PLC0415
+
+    out = io.StringIO()
+    with RichReporter(Console(file=out, force_terminal=True, width=100)) as r:
+        r.say("deploying")
+        r.update([Workload("Deployment", "web", 1, 2, 2, False)])
+    text = out.getvalue()
+    assert "\x1b[" in text and "Deployment/web" in text
+    assert "1/2 ready, rollout 100%" in text and "floe: deploying" in text
