@@ -37,3 +37,11 @@ CLUSTER_ROLLBACK = reported_rule(
 SC001 = reported_rule("sc-001-deploy-time", "cluster", "cluster", "The release deploys within SC-001 (10 minutes).")
 SC002 = reported_rule("sc-002-job-launch", "e2e", "e2e", "Every Job and CronJob launches a pod within SC-002 (30 s).")
 E2E_JOB_COMPLETE = reported_rule("e2e-job-complete", "e2e", "e2e", "Every launched Job runs to completion.")
+E2E_JOB_OUTPUT = reported_rule(
+    "e2e-job-output", "e2e", "e2e",
+    "A Job's log shows the success line its chart's Kind prerequisites expect (e.g. dbt's `Completed successfully`).",
+)
+E2E_JOB_RESULT = reported_rule(
+    "e2e-job-result", "e2e", "e2e",
+    "What a Job wrote can be read back (e.g. the table dbt built, queried with `psql`).",
+)
