@@ -7,7 +7,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from conformance.cluster import KindCluster, KwokCluster, _cleanup
+from conformance.cluster import KindCluster, KwokCluster, keep_after_exit
 from conformance.cluster.base import Cluster
 from conformance.errors import UsageError
 
@@ -47,8 +47,8 @@ def create(provider: str, name: str, kubeconfig_out: Path) -> str:
     except OSError:
         cluster.delete()
         raise
-    # Created for the user: this process's exit must not delete it (it was registered for exactly that).
-    _cleanup.unregister(cluster)
+    # Created for the user: this process's exit must not delete it (`conformance cluster delete` does).
+    keep_after_exit(cluster)
     context = cluster.context or f"{provider}-{name}"
     return (f"cluster {name} ({provider}) is ready: kubeconfig {kubeconfig_out}, context {context}; "
             f"delete it with `conformance cluster delete --name {name}`")

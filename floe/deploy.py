@@ -137,9 +137,10 @@ def pick_release(given: str | None, namespace: str, kube: Kube) -> str:
     if given:
         return given
     names = [r for r in releases(namespace, kube) if r != "floe-platform"] or releases(namespace, kube)
-    if len(names) != 1:
-        raise FloeError(f"namespace {namespace}: {'no release' if not names else 'releases ' + ', '.join(names)}; "
-                        "pass --release NAME" if names else f"namespace {namespace}: no release; run floe deploy first")
+    if not names:
+        raise FloeError(f"namespace {namespace}: no release; run floe deploy first")
+    if len(names) > 1:
+        raise FloeError(f"namespace {namespace}: releases {', '.join(names)}; pass --release NAME")
     return names[0]
 
 

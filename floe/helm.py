@@ -92,9 +92,9 @@ def history(release: str, namespace: str, kube: Kube) -> list[dict[str, Any]]:
 
 
 def releases(namespace: str, kube: Kube) -> list[str]:
-    """Names of the Helm releases in a namespace."""
-    code, out, err = helm(["list", "--namespace", namespace, "-q", "-a", *kube.flags()], TIMEOUTS.kubectl,
-                          kube.env())
+    """Names of the Helm releases in a namespace, whatever their state (failed and pending ones too)."""
+    # Helm 4 lists releases in every state when no state flag is given; it has no `-a/--all` (Helm 3 did).
+    code, out, err = helm(["list", "--namespace", namespace, "-q", *kube.flags()], TIMEOUTS.kubectl, kube.env())
     if code != 0:
         raise FloeError(f"namespace {namespace} (context {kube.context}): {last_error(err)}; check --kubeconfig and "
                         "the cluster mapping's kubeContext")

@@ -217,6 +217,28 @@ def test_signals_and_exit_delete_registered_clusters(tmp_path: Path) -> None:
         assert (tmp_path / sig).read_text() == "deleted", sig
 
 
+def test_kept_cluster_outlives_the_process(tmp_path: Path) -> None:
+    """`keep_after_exit` (what `conformance cluster create` uses): exit deletes the others, not the kept one."""
+    script = textwrap.dedent(f"""
+        from pathlib import Path
+        from conformance.cluster import _cleanup, keep_after_exit
+        class Fake:
+            def __init__(self, name):
+                self.name = name
+            def delete(self):
+                Path({str(tmp_path)!r}, self.name).write_text("deleted")
+        kept, other = Fake("kept"), Fake("other")
+        _cleanup.register(kept)
+        _cleanup.register(other)
+        keep_after_exit(kept)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT,
+                          timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "other").read_text() == "deleted"
+    assert not (tmp_path / "kept").exists()
+
+
 # -- a real kwok cluster ------------------------------------------------------------------------------
 
 

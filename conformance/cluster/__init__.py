@@ -1,5 +1,6 @@
 """Cluster providers for the harness's cluster flows: kwok (default here), Kind, or an existing kubeconfig."""
 
+from conformance.cluster._cleanup import keep as keep_after_exit
 from conformance.cluster.base import Cluster, KubectlError, random_name
 from conformance.cluster.kind import KindCluster
 from conformance.cluster.kubeconfig import KubeconfigCluster
@@ -17,6 +18,7 @@ __all__ = [
     "KubectlError",
     "KwokCluster",
     "WaitTimeout",
+    "keep_after_exit",
     "provider_for",
     "random_name",
     "wait_for",

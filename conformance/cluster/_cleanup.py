@@ -37,6 +37,11 @@ def unregister(cluster: _Deletable) -> None:
         _LIVE.pop(id(cluster), None)
 
 
+def keep(cluster: _Deletable) -> None:
+    """Let a cluster outlive this process: exit and signals no longer delete it (its owner deletes it later)."""
+    unregister(cluster)
+
+
 def live() -> list[_Deletable]:
     """The clusters created and not yet deleted, oldest first."""
     with _LOCK:

@@ -30,6 +30,18 @@ node_image=floe-kind/node:$k8s
 etcd_tag=3.6.6-0 coredns_tag=v1.13.1 pause_tag=3.10.1
 
 say() { echo "kind-images: $*" >&2; }
+# Debian's debootstrap, installed when missing (as engine.sh installs docker.io)
+need_debootstrap() {
+  command -v debootstrap >/dev/null && return 0
+  if [ "$(id -u)" != 0 ]; then
+    say "debootstrap is missing and this user cannot install it: apt-get install debootstrap (or run as root)"
+    exit 2
+  fi
+  say "installing Debian's debootstrap"
+  flock "${APT_LOCK:-/tmp/floe-apt.lock}" apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
+  flock "${APT_LOCK:-/tmp/floe-apt.lock}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
+    install -y -qq --no-install-recommends debootstrap >/dev/null
+}
 # hash of files (recursively) and extra words
 inputs() { { for p in "$@"; do if [ -e "$p" ]; then find "$p" -type f -print0 | sort -z | xargs -0 cat; else echo "$p"; fi; done; } | sha256sum | cut -c1-16; }
 label() { docker image inspect --format '{{index .Config.Labels "dev.floe.inputs"}}' "$1" 2>/dev/null || true; }
@@ -39,6 +51,7 @@ fresh() { [ "$(label "$1")" = "$2" ]; }
 rootfs() {
   local name=$1 packages=$2 dir="$cache/$1"
   if [ -d "$dir" ] && [ "$(cat "$dir.stamp" 2>/dev/null)" = "$suite $packages" ]; then return 0; fi
+  need_debootstrap
   say "debootstrap $name ($packages)"
   mkdir -p "$cache/debs"
   rm -rf "$dir" "$dir.tmp"
