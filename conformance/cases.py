@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from conformance import kubesec
-from conformance.chart import Chart, Scenario, chart_yaml_files, load_chart, load_crds, load_waivers_text
+from conformance.chart import Chart, chart_yaml_files, load_chart, load_crds, load_waivers_text
 from conformance.options import Settings
-from conformance.render.helm_cli import render
+from conformance.plan import Plan
 from conformance.render.manifest import Manifest
 from conformance.report import Finding
 from conformance.rules import Context, Rule, all_rules
 from conformance.rules.lint import chart_document
-from conformance.timeouts import TIMEOUTS
-from conformance.tools import run
 from conformance.waivers import Waiver, find, parse
 
 RENDER_FAMILIES = ("pss", "labels", "schema", "hygiene", "networking", "availability", "api")
-HELM_MAJORS = ("helm", "helm3")
 
 
 @dataclass(frozen=True)
@@ -89,20 +83,8 @@ def _waivers(chart: Chart) -> tuple[Waiver, ...]:
     return tuple(parse(load_waivers_text(chart.path)))
 
 
-def helm_lint(chart: Chart, scenario: Scenario, kube_version: str) -> dict[str, tuple[int, str]]:
-    """`helm lint --strict` output of every Helm major for one scenario."""
-    out = {}
-    for helm in HELM_MAJORS:
-        args = [helm, "lint", "--strict", str(chart.path), "--kube-version", kube_version]
-        for f in scenario.files:
-            args += ["--values", str(f)]
-        proc = run(args, timeout=TIMEOUTS.helm_lint)
-        out[helm] = (proc.returncode, proc.stdout + proc.stderr)
-    return out
-
-
-def lint_cases(settings: Settings) -> list[Case]:
-    """Chart-level lint rules once, and helm lint per scenario."""
+def lint_cases(settings: Settings, plan: Plan) -> list[Case]:
+    """Chart-level lint rules once, and helm lint per scenario (its output read from the plan)."""
     chart = chart_of(settings)
     text = (chart.path / "values.yaml").read_text() if (chart.path / "values.yaml").is_file() else ""
     doc = Manifest(chart_document(chart.metadata, chart.defaults, text, chart.schema, chart.schema_error,
@@ -114,7 +96,7 @@ def lint_cases(settings: Settings) -> list[Case]:
     for r in rules:
         if r.id == "helm-lint":
             for sc in chart.scenarios:
-                extras = {"helm_lint": helm_lint(chart, sc, settings.kube_version_full), "today": today}
+                extras = {"helm_lint": plan.scenario(sc.name).lint, "today": today}
                 cases.append(Case("lint", sc.name, r, doc, Context(settings.kube_version, (), extras), waivers))
         else:
             cases.append(Case("lint", "chart", r, doc, Context(settings.kube_version, (), {"today": today}),
@@ -122,41 +104,30 @@ def lint_cases(settings: Settings) -> list[Case]:
     return cases
 
 
-def _kubesec_cached(objects: list[dict[str, Any]], settings: Settings) -> dict[str, tuple[int, list[str]]]:
-    cache = settings.reports / ".cache"
-    cache.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256(json.dumps(objects, sort_keys=True, default=str).encode()).hexdigest()[:24]
-    path = cache / "kubesec" / f"{digest}-{settings.kube_version}-v3.json"  # v3: every workload scored, Jobs as Pods
-    if path.is_file():
-        return {k: (int(v[0]), list(v[1])) for k, v in json.loads(path.read_text()).items()}
-    result = kubesec.scores(objects, settings.kube_version, cache)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result))
-    return result
-
-
 def cases_for_manifests(
     manifests: list[Manifest], scenario: str, settings: Settings, waivers: tuple[Waiver, ...] = (),
     tier: str = "render", values: dict[str, Any] | None = None, families: tuple[str, ...] = RENDER_FAMILIES,
+    kubesec: dict[str, tuple[int, list[str]]] | None = None,
 ) -> list[Case]:
-    """Every applicable render rule on every object of one render."""
+    """Every applicable render rule on every object of one render (`kubesec`: the plan's scores of the render)."""
     objects = tuple(m.obj for m in manifests)
-    extras: dict[str, Any] = {"kubesec": _kubesec_cached(list(objects), settings)} if "hygiene" in families else {}
+    extras: dict[str, Any] = {"kubesec": kubesec or {}} if "hygiene" in families else {}
     extras["crds"] = load_crds(settings.crds)
     ctx = Context(settings.kube_version, objects, extras)
     rules = [r for r in all_rules() if r.family in families]
     return [Case(tier, scenario, r, m, ctx, waivers, values) for m in manifests for r in rules if r.applies_to(m.obj)]
 
 
-def render_cases(settings: Settings) -> list[Case | RenderFailure]:
-    """Render every scenario with the real helm, then one case per rule x object."""
+def render_cases(settings: Settings, plan: Plan) -> list[Case | RenderFailure]:
+    """One case per rule x object of every scenario the plan rendered (with the real helm), or its failure."""
     chart = chart_of(settings)
     waivers = _waivers(chart)
     out: list[Case | RenderFailure] = []
     for sc in chart.scenarios:
-        result = render(chart, sc, settings.kube_version_full)
+        planned = plan.scenario(sc.name)
+        result = planned.render
         if not result.ok:
             out.append(RenderFailure(sc.name, result.error, tuple(str(f) for f in sc.files)))
             continue
-        out.extend(cases_for_manifests(result.manifests, sc.name, settings, waivers))
+        out.extend(cases_for_manifests(result.manifests, sc.name, settings, waivers, kubesec=planned.kubesec))
     return out

@@ -7,12 +7,15 @@ the internet. The strict schemas shipped with `kubernetes-validate` are turned i
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from conformance.cache import read_json, write_json
 from conformance.errors import EnvError
 from conformance.rules.k8s_schema import schema_version_for
 from conformance.timeouts import TIMEOUTS
@@ -38,11 +41,26 @@ def standalone_schemas(kube_version: str, cache: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     for name in SCHEMA_FILES:
         schema = json.loads(root.joinpath(f"{name}.json").read_text().replace(_REF, '"#/'))
-        schema["$defs"] = defs
-        tmp = out / f".{name}.json.tmp"
-        tmp.write_text(json.dumps(schema))
-        tmp.replace(out / f"{name}.json")
+        schema["$defs"] = reachable_defs(schema, defs)
+        write_json(out / f"{name}.json", schema)
     return out
+
+
+_DEF_REF = re.compile(r'"\$ref": ?"#/\$defs/([^"]+)"')
+
+
+def reachable_defs(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """Only the definitions a schema reaches through `$ref`s: kubeconform compiles every definition it is
+    given, and the whole Kubernetes set is ~100x what one workload kind needs."""
+    keep: dict[str, Any] = {}
+    todo = _DEF_REF.findall(json.dumps(schema))
+    while todo:
+        name = todo.pop()
+        if name in keep or name not in defs:
+            continue
+        keep[name] = defs[name]
+        todo += _DEF_REF.findall(json.dumps(defs[name]))
+    return keep
 
 
 def advice_lines(result: dict[str, Any]) -> list[str]:
@@ -66,16 +84,20 @@ def as_pod(obj: dict[str, Any]) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": template.get("spec") or {}}
 
 
-def scores(objects: list[dict[str, Any]], kube_version: str, cache: Path) -> dict[str, tuple[int, list[str]]]:
-    """kubesec score and advice for each workload, keyed by `Kind/name`."""
-    workloads = [o for o in objects if o.get("kind") in SCORED_KINDS]
-    scanned = [as_pod(o) if o.get("kind") in AS_POD else o for o in workloads]
-    if not workloads:
-        return {}
+Score = tuple[int, list[str]]
+
+
+def _digest(doc: dict[str, Any], kube_version: str) -> str:
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{kube_version}|{text}".encode()).hexdigest()[:32]
+
+
+def scan(docs: list[dict[str, Any]], kube_version: str, cache: Path) -> list[Score]:
+    """One `kubesec scan` of every document (kubesec reads `---`-separated YAML documents in one file)."""
     schemas = standalone_schemas(kube_version, cache)
     location = str(schemas) + "/{{ .ResourceKind }}{{ .KindSuffix }}.json"
     with tempfile.NamedTemporaryFile("w", suffix=".json", dir=cache, delete=False) as f:
-        f.write("\n---\n".join(json.dumps(o) for o in scanned))  # kubesec reads YAML documents
+        f.write("\n---\n".join(json.dumps(o) for o in docs))
         path = Path(f.name)
     try:
         proc = run(["kubesec", "scan", "--schema-location", location, str(path)], timeout=TIMEOUTS.kubesec)
@@ -85,13 +107,49 @@ def scores(objects: list[dict[str, Any]], kube_version: str, cache: Path) -> dic
         results = json.loads(proc.stdout)
     except json.JSONDecodeError as exc:
         raise EnvError(f"kubesec scan gave no JSON (exit {proc.returncode}): {proc.stderr.strip()[:200]}") from exc
-    out: dict[str, tuple[int, list[str]]] = {}
-    if len(results) != len(workloads):
-        raise EnvError(f"kubesec scored {len(results)} of {len(workloads)} workloads; check the kubesec build")
-    for obj, res in zip(workloads, results, strict=True):
-        ref = f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name')}"
+    if len(results) != len(docs):
+        raise EnvError(f"kubesec scored {len(results)} of {len(docs)} workloads; check the kubesec build")
+    out: list[Score] = []
+    for res in results:
         if res.get("valid") is False:
-            out[ref] = (int(res.get("score", 0)), [f"kubesec could not score it: {res.get('message', '')}"])
+            out.append((int(res.get("score", 0)), [f"kubesec could not score it: {res.get('message', '')}"]))
         else:
-            out[ref] = (int(res.get("score", 0)), advice_lines(res))
+            out.append((int(res.get("score", 0)), advice_lines(res)))
     return out
+
+
+def score_objects(objects: list[dict[str, Any]], kube_version: str, cache: Path) -> list[Score | None]:
+    """The kubesec score of each object (None for kinds kubesec does not score), in order.
+
+    Identical objects (the same workload in several scenarios) are scored once; scores are kept per object
+    in `cache/kubesec/` (written atomically), and every object not yet scored goes to one kubesec run.
+    """
+    docs = [as_pod(o) if o.get("kind") in AS_POD else o if o.get("kind") in SCORED_KINDS else None for o in objects]
+    keys = [_digest(d, kube_version) if d is not None else "" for d in docs]
+    folder = cache / "kubesec"
+    known: dict[str, Score] = {}
+    missing: dict[str, dict[str, Any]] = {}
+    for key, doc in zip(keys, docs, strict=True):
+        if doc is None or key in known or key in missing:
+            continue
+        hit = read_json(folder / f"{key}.json")
+        if hit is not None:
+            known[key] = (int(hit[0]), list(hit[1]))
+        else:
+            missing[key] = doc
+    if missing:
+        for key, score in zip(missing, scan(list(missing.values()), kube_version, cache), strict=True):
+            known[key] = score
+            write_json(folder / f"{key}.json", score)
+    return [known[k] if k else None for k in keys]
+
+
+def ref(obj: dict[str, Any]) -> str:
+    """An object's `Kind/name`."""
+    return f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name')}"
+
+
+def scores(objects: list[dict[str, Any]], kube_version: str, cache: Path) -> dict[str, Score]:
+    """kubesec score and advice for each workload of one render, keyed by `Kind/name`."""
+    return {ref(o): s for o, s in zip(objects, score_objects(objects, kube_version, cache), strict=True)
+            if s is not None}

@@ -51,7 +51,8 @@ OPTIONS = (
     Option("fuzz_examples", 200, "fuzz examples per property"),
     Option("fuzz_seed", None, "fuzz seed (the ci profile fixes one)"),
     Option("fuzz_profile", "ci", f"fuzz profile: {', '.join(FUZZ_PROFILES)} (ci: derandomised, fixed seed)"),
-    Option("fuzz_backend", "inprocess", "fuzz render backend: inprocess (helm-python-sdk) or cli (helm template)"),
+    Option("fuzz_backend", "inprocess", "fuzz render backend: inprocess (tools/helmrender, the chart loaded once) "
+           "or cli (helm template per example)"),
     Option("fuzz_yaml_strings", "off", "on: also check that free-text values with YAML syntax (`: `, `#`, `*`, `&`, "
            "control characters) render valid YAML, reported as quoting warnings (fuzz-quoting)"),
     Option("crds", None, "folder of CustomResourceDefinition YAML files: custom resources are validated against them"),

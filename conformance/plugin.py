@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from conformance import REPO_ROOT, plan
+from conformance.cases import chart_of
 from conformance.errors import ConformanceError
 from conformance.junit import CaseResult, write_junit
 from conformance.options import OPTIONS, TIERS, Settings, resolve
@@ -16,6 +18,9 @@ from conformance.report import Finding, write_findings
 
 SETTINGS = pytest.StashKey[Settings]()
 COLLECTOR = pytest.StashKey["Collector"]()
+#: The plan file the controller wrote (conformance.plan), and the key under which xdist workers receive it.
+PLAN = pytest.StashKey[Path]()
+PLAN_INPUT = "conformance_plan"
 FINDING = "conformance_finding"
 
 
@@ -41,8 +46,25 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from exc
     config.stash[SETTINGS] = settings
     os.environ.setdefault("CONFORMANCE_CACHE_DIR", str((settings.reports / ".cache").resolve()))
-    if not hasattr(config, "workerinput"):
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None:
         config.stash[COLLECTOR] = Collector(settings)
+        planned = plan.planned_tiers(config.args, REPO_ROOT / "suites")
+        if planned:
+            try:
+                config.stash[PLAN] = plan.ensure(chart_of(settings), settings, planned)
+            except ConformanceError as exc:
+                raise pytest.UsageError(str(exc)) from exc
+    elif workerinput.get(PLAN_INPUT):
+        config.stash[PLAN] = Path(workerinput[PLAN_INPUT])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist: hand each worker the plan the controller built, so workers run no tool."""
+    path = node.config.stash.get(PLAN, None)
+    if path is not None:
+        node.workerinput[PLAN_INPUT] = str(path)
 
 
 def tier_of(path: Path) -> str | None:

@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 
-from conformance.cases import Case, RenderFailure
+from conformance import plan
+from conformance.cases import Case, RenderFailure, chart_of
 from conformance.errors import ConformanceError
 from conformance.options import Settings
-from conformance.plugin import SETTINGS, record_findings
+from conformance.plan import Plan
+from conformance.plugin import PLAN, SETTINGS, record_findings
 from conformance.report import Finding
 
 
@@ -21,12 +23,25 @@ def settings_of(config: pytest.Config) -> Settings:
     return config.stash[SETTINGS]
 
 
-def parametrize(metafunc: pytest.Metafunc, name: str, build: Callable[[Settings], Sequence[Any]]) -> None:
-    """Parametrise `name` with the cases `build` makes from the settings, one test ID per case."""
+def plan_of(config: pytest.Config, tier: str) -> Plan:
+    """The run's plan (the file the controller wrote); planned here only when the controller did not plan this
+    tier (a suite run from a folder the controller could not tell apart)."""
+    path = config.stash.get(PLAN, None)
+    if path is not None:
+        found = plan.load(path)
+        if tier in found.tiers:
+            return found
+    settings = settings_of(config)
+    return plan.load(plan.ensure(chart_of(settings), settings, (tier,)))
+
+
+def parametrize(metafunc: pytest.Metafunc, name: str, build: Callable[[Settings, Plan], Sequence[Any]],
+                tier: str) -> None:
+    """Parametrise `name` with the cases `build` makes from the settings and the tier's plan, one ID per case."""
     if name not in metafunc.fixturenames:
         return
     try:
-        cases = list(build(settings_of(metafunc.config)))
+        cases = list(build(settings_of(metafunc.config), plan_of(metafunc.config, tier)))
     except ConformanceError as exc:
         raise pytest.UsageError(str(exc)) from exc
     metafunc.parametrize(name, cases, ids=[c.id for c in cases])

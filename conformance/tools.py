@@ -12,6 +12,7 @@ from conformance.errors import EnvError
 #: Every tool the harness may run, and which `tools/build.sh` module builds it.
 TOOLS = {
     "helm": "helm4",
+    "helmrender": "helmrender",
     "helm3": "helm3",
     "kubesec": "kubesec",
     "kind": "kind",

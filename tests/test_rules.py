@@ -19,8 +19,8 @@ import yaml
 
 import conformance.rules
 from conformance import kubesec
-from conformance.cases import helm_lint
 from conformance.chart import chart_yaml_files, load_chart, load_waivers_text
+from conformance.plan import helm_lint
 from conformance.rules import Context, Rule, all_rules, get_rule
 from conformance.rules.base import FAMILIES, every_rule_id
 from conformance.rules.lint import chart_document

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from conformance import kubesec
-from conformance.render.manifest import manifests_from_files, parse_manifests
+from conformance.render.manifest import parse_manifests
 from conformance.rules.hygiene import image_tag
 from conformance.rules.labels import selector_of, selects
 from conformance.rules.lint import undocumented_keys
@@ -286,20 +286,6 @@ def test_parse_manifests_keeps_source_and_skips_empty_documents() -> None:
     ]
     assert ms[2].obj["spec"]["containers"][0]["args"] == ["---", "# Source: not/a/template.yaml"]
 
-
-def test_manifests_from_files_orders_by_path_and_skips_notes() -> None:
-    """In-process renders: templates by path, NOTES.txt and helpers ignored, the path as the template."""
-    files = {
-        "web/templates/b.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n",
-        "web/templates/NOTES.txt": "thanks for installing",
-        "web/templates/_helpers.tpl": "",
-        "web/templates/a.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: a}\n",
-    }
-    assert [(m.ref, m.template) for m in manifests_from_files(files)] == [
-        ("Secret/a", "web/templates/a.yaml"), ("ConfigMap/b", "web/templates/b.yaml")]
-
-
-# kubesec batching (the real binary).
 
 def _workload(kind: str, name: str) -> dict[str, Any]:
     spec = {"containers": [{"name": "app", "image": "registry.example/app:1.0.0"}]}

@@ -44,12 +44,17 @@ kube_ldflags="-X k8s.io/component-base/version.gitVersion=$k8s -X k8s.io/compone
   -X k8s.io/component-base/version.gitMinor=$k8s_minor -X k8s.io/component-base/version.gitTreeState=clean"
 h3kube=$(awk '$1 == "k8s.io/client-go" {print $2}' "$root/tools/helm3/go.mod" | cut -d. -f2)
 
-want=("$@"); [ ${#want[@]} -gt 0 ] || want=(helm4 helm3 kubesec kind kwok etcd kube pss)
+want=("$@"); [ ${#want[@]} -gt 0 ] || want=(helm4 helmrender helm3 kubesec kind kwok etcd kube pss)
 # The Kind images' binaries (kind/images/build.sh asks for them): kube-node agnhost coredns pause
 for mod in "${want[@]}"; do
   case "$mod" in
     helm4) build helm4 "-X helm.sh/helm/v4/internal/version.version=$h4 -X helm.sh/helm/v4/internal/version.metadata=" \
              helm=helm.sh/helm/v4/cmd/helm ;;
+    helmrender)
+      # The render engine must run exactly the Helm of the `helm` CLI it is compared with.
+      [ "$(pin helmrender helm.sh/helm/v4)" = "$h4" ] || { echo "tools/build.sh: tools/helmrender pins helm.sh/helm/v4 $(pin helmrender helm.sh/helm/v4), tools/helm4 pins $h4; make them equal" >&2; exit 1; }
+      build helmrender "-X helm.sh/helm/v4/internal/version.version=$h4 -X helm.sh/helm/v4/internal/version.metadata=" \
+             helmrender=. ;;
     helm3) build helm3 "-X helm.sh/helm/v3/internal/version.version=$h3 -X helm.sh/helm/v3/internal/version.metadata= \
              -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$h3kube \
              -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$h3kube" \
@@ -68,6 +73,6 @@ for mod in "${want[@]}"; do
     agnhost) build kube:agnhost "" agnhost=k8s.io/kubernetes/test/images/agnhost ;;
     coredns) build coredns "" coredns=. ;;
     pause) build pause "" pause=. ;;
-    *) echo "tools/build.sh: unknown module '$mod' (one of: helm4 helm3 kubesec kind kwok etcd kube pss kube-node agnhost coredns pause)" >&2; exit 2 ;;
+    *) echo "tools/build.sh: unknown module '$mod' (one of: helm4 helmrender helm3 kubesec kind kwok etcd kube pss kube-node agnhost coredns pause)" >&2; exit 2 ;;
   esac
 done

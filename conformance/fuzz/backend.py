@@ -1,4 +1,4 @@
-"""The fuzz render backends: in process (helm-python-sdk, the default) and the `helm template` CLI."""
+"""The fuzz render backends: the persistent engine (tools/helmrender, the default) and the `helm template` CLI."""
 
 from __future__ import annotations
 
@@ -33,8 +33,8 @@ def render_cli(chart_dir: Path, values: Values, kube_version: str) -> RenderResu
 def renderer(backend: str, chart_dir: Path, kube_version: str, validate: bool = True) -> Renderer:
     """The render function of a backend (`inprocess` or `cli`) for one chart and Kubernetes version.
 
-    `validate=False` is for values already validated with jsonschema: the in-process backend then skips
-    Helm's own schema check (20 ms a render on floe-platform); the CLI always validates.
+    `validate=False` is for values already validated with jsonschema: the persistent engine then skips
+    Helm's own schema check (compiled on every render); the CLI always validates.
     """
     if backend == "cli":
         return partial(render_cli, chart_dir, kube_version=kube_version)

@@ -23,7 +23,7 @@ from conformance.fuzz.schema import MAX_PROPERTIES, Schema
 
 #: Keywords this compiler does not model on an object node: the node goes to hypothesis-jsonschema whole.
 DELEGATED = frozenset({"if", "then", "else", "allOf", "anyOf", "oneOf", "not", "dependencies",
-                       "patternProperties", "propertyNames", "minProperties", "const", "enum"})
+                       "patternProperties", "minProperties", "const", "enum"})
 #: Swarm testing: each example picks one density for all its objects, the number of optional keys of an
 #: object it sets on average (at most 90 % of them). Sparse examples find single-key bugs and keep
 #: overrides realistic, dense ones reach combinations of keys; the draw shrinks towards sparse.
@@ -81,7 +81,9 @@ def _map_entries(schema: Schema) -> st.SearchStrategy[dict[str, Any]]:
     extra = schema.get("additionalProperties")
     if not isinstance(extra, dict):
         return st.just({})
-    names = st.from_regex(r"[a-z][a-z0-9-]{0,11}", fullmatch=True)
+    rule = schema.get("propertyNames")
+    names = delegate({"type": "string", **rule}) if isinstance(rule, dict) else \
+        st.from_regex(r"[a-z][a-z0-9-]{0,11}", fullmatch=True)
     top = int(schema.get("maxProperties", MAX_PROPERTIES))
     return st.dictionaries(names, compile_schema(extra), max_size=max(0, min(top, MAX_PROPERTIES)))
 

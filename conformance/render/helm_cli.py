@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
 
+from conformance.cache import cache_dir, read_json, write_json
 from conformance.chart import Chart, Scenario
 from conformance.render.manifest import Manifest, RenderResult, result_from_output
 from conformance.timeouts import TIMEOUTS
@@ -44,21 +44,16 @@ def _key(chart: Chart, files: tuple[Path, ...], kube_version: str, helm: str) ->
     return h.hexdigest()[:24]
 
 
-def _cache_dir() -> Path | None:
-    env = os.environ.get("CONFORMANCE_CACHE_DIR")
-    return Path(env) / "render" if env else None
-
-
 def render_files(chart: Chart, files: tuple[Path, ...], kube_version: str, helm_name: str = "helm") -> RenderResult:
     """Render the whole chart with the real helm (so `fail` errors surface), memoised and disk-cached."""
     helm = tool_path(helm_name)
     key = _key(chart, files, kube_version, helm)
     if key in _MEMO:
         return _MEMO[key]
-    cache = _cache_dir()
-    cached = cache / f"{key}.json" if cache else None
-    if cached and cached.is_file():
-        data = json.loads(cached.read_text())
+    cache = cache_dir()
+    cached = cache / "render" / f"{key}.json" if cache else None
+    data = read_json(cached) if cached else None
+    if data is not None:
         result = RenderResult([Manifest(m["obj"], m["template"]) for m in data["manifests"]], data["error"])
     else:
         proc = run([helm, *template_args(chart.path, files, kube_version)], timeout=TIMEOUTS.helm_template)
@@ -67,9 +62,8 @@ def render_files(chart: Chart, files: tuple[Path, ...], kube_version: str, helm_
         else:
             result = result_from_output(proc.stdout)
         if cached:
-            cached.parent.mkdir(parents=True, exist_ok=True)
             payload = {"manifests": [{"obj": m.obj, "template": m.template} for m in result.manifests]}
-            cached.write_text(json.dumps({**payload, "error": result.error}))
+            write_json(cached, {**payload, "error": result.error})
     _MEMO[key] = result
     return result
 

@@ -1,121 +1,126 @@
-"""The in-process render backend: Helm 4's own Go SDK through `helm-python-sdk`, no process per render.
+"""The persistent render backend: `helmrender` (tools/helmrender), Helm 4's own engine from the same pin as the
+`helm` CLI, loads a chart once and renders each set of values it reads as a JSON line on stdin.
 
-It matches `helm template --kube-version X --namespace conformance conformance CHART -f values.yaml`
-(`conformance.render.helm_cli.template_args`): same release name, namespace, revision 1, install mode,
-Kubernetes version, hooks and `helm test` documents included, NOTES.txt and partials left out.
-The Python wrapper does not expose the Kubernetes version, so the native `helm_render` call is made with
-the SDK's own option names (`kube_version` is a field of the library's render options).
-
-Known irreducible differences, documented and excluded from the differential test:
-- `.Capabilities.HelmVersion.Version` is "v4.2" in process (the library is built without release ldflags)
-  and "v4.2.4" from the CLI; charts should not render it.
-- Error texts: both are normalised by `comparable_error`; Helm's YAML parse errors of a template that emits
-  invalid YAML are worded differently (the CLI parses in Go, this backend in PyYAML), so the differential
-  test compares "error vs error" there, not the text.
+It renders what `helm template --kube-version X --namespace conformance conformance CHART --values -` renders
+(`conformance.render.helm_cli.template_args`): same release name, namespace, revision 1, client-only install,
+Kubernetes version, hooks and `helm test` documents, and the same output text, parsed by the same
+`result_from_output`. The differential test (tests/test_inprocess_render.py) proves the two agree.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
-import shutil
-import tempfile
+import select
+import subprocess
 import threading
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import helm_python
-import yaml
-from helm_python import _native
-
 from conformance.render.helm_cli import NAMESPACE, RELEASE, helm_error
-from conformance.render.manifest import DuplicateKeyError, Manifest, RenderResult, parse_document, split_documents
+from conformance.render.manifest import RenderResult, result_from_output
 from conformance.timeouts import TIMEOUTS
+from conformance.tools import tool_path
 
 _DEBUG_HINT = "Use --debug flag to render out invalid YAML"
 
 
-@lru_cache(maxsize=16)
-def load(chart_dir: Path, validate: bool = True) -> helm_python.Chart:
-    """The chart loaded once per directory (charts are immutable and thread-safe in the SDK).
-
-    With `validate=False` the chart is loaded without its top-level values.schema.json: Helm compiles the
-    schema on every render (about 20 ms for floe-platform's), so callers that already validated the values
-    with `jsonschema` (the fuzzer) skip it. The fuzzer's rejects-invalid property proves both validators agree.
-    """
-    if validate or not (chart_dir / "values.schema.json").is_file():
-        return helm_python.Chart.load(str(chart_dir))
-    with tempfile.TemporaryDirectory(prefix="conformance-chart-") as tmp:
-        copy = Path(tmp) / chart_dir.name
-        shutil.copytree(chart_dir, copy, ignore=lambda d, names: ["values.schema.json"] if d == str(chart_dir)
-                        else [])
-        return helm_python.Chart.load(str(copy))
-
-
 def comparable_error(text: str) -> str:
-    """An error message normalised so the CLI's and the SDK's wording of the same error compare equal."""
+    """An error message normalised so the CLI's stderr and the engine's answer of the same error compare equal."""
     return " ".join(helm_error(text.replace(_DEBUG_HINT, "")).split())
 
 
-def _options(kube_version: str, release: str, namespace: str) -> str:
-    """The SDK's render options, as `helm template` sets them (install, revision 1)."""
-    version = kube_version if kube_version.startswith("v") else "v" + kube_version
-    opts = {"name": release, "namespace": namespace, "revision": 1, "is_install": True, "kube_version": version}
-    return json.dumps(opts)
+class Engine:
+    """One `helmrender` process for a chart x Kubernetes version x release x namespace, started on first use
+    and restarted after a timeout or a crash. Calls are serialised (one request, one answer)."""
+
+    def __init__(self, chart_dir: Path, kube_version: str, release: str, namespace: str) -> None:
+        self.args = [tool_path("helmrender"), str(chart_dir), "--kube-version", kube_version,
+                     "--release", release, "--namespace", namespace]
+        self.lock = threading.Lock()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = subprocess.Popen(self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE)
+            self.starts += 1
+        return self.proc
+
+    def stop(self) -> None:
+        """End the process (closing stdin is enough: it exits at end of input)."""
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    def ask(self, values: dict[str, Any], validate: bool, timeout: float) -> dict[str, Any]:
+        """Send one request and read its answer (`manifest` or `error`); past `timeout` the process is killed."""
+        line = json.dumps({"values": values, "validate": validate}, ensure_ascii=False).encode() + b"\n"
+        with self.lock:
+            proc = self._start()
+            stdin, stdout = proc.stdin, proc.stdout
+            assert stdin is not None and stdout is not None
+            try:
+                stdin.write(line)
+                stdin.flush()
+            except BrokenPipeError:
+                return {"error": self._died()}
+            ready, _, _ = select.select([stdout], [], [], timeout)
+            if not ready:
+                self.stop()
+                return {"error": f"render timed out after {timeout:g}s (helmrender)"}
+            answer = stdout.readline()
+            if not answer:
+                return {"error": self._died()}
+            data: dict[str, Any] = json.loads(answer)
+            return data
+
+    def _died(self) -> str:
+        proc, self.proc = self.proc, None
+        detail = b""
+        if proc is not None:
+            proc.kill()
+            _, detail = proc.communicate(timeout=TIMEOUTS.process_exit)
+        return f"helmrender exited: {detail.decode(errors='replace').strip()[:300] or 'no message'}"
 
 
-def render_map(chart_dir: Path, values: dict[str, Any], kube_version: str, release: str = RELEASE,
-               namespace: str = NAMESPACE, validate: bool = True) -> dict[str, str]:
-    """The raw {template path: text} render of a chart; raises the SDK's HelmError on failure."""
-    chart = load(chart_dir.resolve(), validate)
-    out = _native.call_string("helm_render", chart._raw(), json.dumps(values),
-                              _options(kube_version, release, namespace))
-    files: dict[str, str] = json.loads(out)
-    return files
+_ENGINES: dict[tuple[str, str, str, str], Engine] = {}
+_ENGINES_LOCK = threading.Lock()
 
 
-@lru_cache(maxsize=4096)
-def _parse(path: str, text: str) -> tuple[Manifest, ...]:
-    """The objects of one rendered template, memoised: most templates render the same for most examples.
-
-    The objects are shared between results, so they must not be mutated (rules are pure functions).
-    """
-    return tuple(m for doc in split_documents(text) for m in parse_document(doc, path))
-
-
-def manifests(files: dict[str, str]) -> list[Manifest]:
-    """Objects of a render map, ordered by template path (as `manifest.manifests_from_files`, with libyaml)."""
-    return [m for path in sorted(files) if path.endswith((".yaml", ".yml", ".json")) for m in _parse(path, files[path])]
+def engine(chart_dir: Path, kube_version: str, release: str = RELEASE, namespace: str = NAMESPACE) -> Engine:
+    """The engine of a chart (one process per chart x version x release x namespace, kept for the run)."""
+    key = (str(chart_dir.resolve()), kube_version, release, namespace)
+    with _ENGINES_LOCK:
+        if key not in _ENGINES:
+            _ENGINES[key] = Engine(chart_dir.resolve(), kube_version, release, namespace)
+        return _ENGINES[key]
 
 
-def _render(chart_dir: Path, values: dict[str, Any], kube_version: str, release: str,
-            namespace: str, validate: bool) -> RenderResult:
-    try:
-        files = render_map(chart_dir, values, kube_version, release, namespace, validate)
-    except helm_python.HelmError as exc:
-        return RenderResult(error=comparable_error(str(exc)))
-    try:
-        return RenderResult(manifests(files))
-    except DuplicateKeyError as exc:
-        return RenderResult(error=str(exc))
-    except yaml.YAMLError as exc:
-        return RenderResult(error=f"YAML parse error: {' '.join(str(exc).split())}")
+@atexit.register
+def stop_all() -> None:
+    """End every engine process."""
+    for e in list(_ENGINES.values()):
+        e.stop()
+
+
+def render_text(chart_dir: Path, values: dict[str, Any], kube_version: str, validate: bool = True,
+                timeout: float = TIMEOUTS.fuzz_example) -> tuple[str, str]:
+    """(manifest text as `helm template` prints it, error) of one render."""
+    answer = engine(chart_dir, kube_version).ask(values, validate, timeout)
+    return str(answer.get("manifest", "")), str(answer.get("error", ""))
 
 
 def render_values(chart_dir: Path, values: dict[str, Any], kube_version: str, release: str = RELEASE,
                   namespace: str = NAMESPACE, timeout: float = TIMEOUTS.fuzz_example,
                   validate: bool = True) -> RenderResult:
-    """Render a chart with user values (coalesced over its defaults by Helm), in process, with a timeout.
+    """Render a chart with user values (coalesced over its defaults by Helm) through the persistent engine.
 
-    `validate=False` skips Helm's values.schema.json check (see `load`). The SDK call cannot be cancelled,
-    so it runs on a daemon thread; past `timeout` the render is reported as an error and the thread is
-    abandoned.
+    `validate=False` skips Helm's values.schema.json check, for values `jsonschema` already accepted.
     """
-    box: list[RenderResult] = []
-    worker = threading.Thread(target=lambda: box.append(_render(chart_dir, values, kube_version, release,
-                                                                  namespace, validate)), daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if not box:
-        return RenderResult(error=f"render timed out after {timeout:g}s (in-process helm)")
-    return box[0]
+    answer = engine(chart_dir, kube_version, release, namespace).ask(values, validate, timeout)
+    if answer.get("error"):
+        return RenderResult(error=comparable_error(str(answer["error"])))
+    return result_from_output(str(answer.get("manifest", "")))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -102,16 +103,22 @@ def split_documents(text: str) -> list[str]:
     return _SEPARATOR.split(text)
 
 
+@lru_cache(maxsize=8192)
+def _parse_source_document(doc: str) -> tuple[Manifest, ...]:
+    """The objects of one `# Source:` document, memoised: most documents render the same for most values (fuzzing).
+
+    The objects are shared between results, so they must not be mutated (rules are pure functions).
+    """
+    m = _SOURCE.search(doc)
+    return tuple(parse_document(doc, m.group("src").strip() if m else ""))
+
+
 def parse_manifests(text: str) -> list[Manifest]:
     """Split `helm template` output into objects, keeping each document's `# Source:` template.
 
     Raises DuplicateKeyError when a document repeats a key (an object would silently disappear).
     """
-    out = []
-    for doc in split_documents(text):
-        m = _SOURCE.search(doc)
-        out.extend(parse_document(doc, m.group("src").strip() if m else ""))
-    return out
+    return [m for doc in split_documents(text) for m in _parse_source_document(doc)]
 
 
 def result_from_output(text: str) -> RenderResult:
@@ -120,16 +127,3 @@ def result_from_output(text: str) -> RenderResult:
         return RenderResult(parse_manifests(text))
     except DuplicateKeyError as exc:
         return RenderResult(error=str(exc))
-
-
-def manifests_from_files(files: dict[str, str]) -> list[Manifest]:
-    """Objects from a {template path: text} render map (in-process backends), ordered by path."""
-    out = []
-    for path in sorted(files):
-        if not path.endswith((".yaml", ".yml", ".json")) and "NOTES" not in path:
-            continue
-        if path.endswith("NOTES.txt"):
-            continue
-        for m in parse_manifests(files[path]):
-            out.append(Manifest(m.obj, m.template or path))
-    return out

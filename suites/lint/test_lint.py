@@ -12,7 +12,7 @@ from conformance.suite import check_case, parametrize
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """One test per lint rule (and per scenario for helm lint)."""
-    parametrize(metafunc, "lint_case", lint_cases)
+    parametrize(metafunc, "lint_case", lint_cases, "lint")
 
 
 def test_lint(lint_case: Case, request: pytest.FixtureRequest, conformance_settings: Settings) -> None:

@@ -12,7 +12,7 @@ from conformance.suite import check_case, check_render, parametrize
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """One test per scenario that fails to render, and per rule x object of the ones that render."""
-    parametrize(metafunc, "render_case", render_cases)
+    parametrize(metafunc, "render_case", render_cases, "render")
 
 
 def test_render(render_case: Case | RenderFailure, request: pytest.FixtureRequest,
