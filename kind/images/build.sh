@@ -197,7 +197,7 @@ build_workloads() {
     cp -a "$cache/wheels" "$cache/python-rootfs/tmp/wheels"
     cp "$req" "$cache/python-rootfs/tmp/requirements.txt"
     chroot "$cache/python-rootfs" python3 -m venv /opt/dbt
-    chroot "$cache/python-rootfs" env PIP_CONFIG_FILE=/dev/null /opt/dbt/bin/pip install -q --no-index \
+    chroot "$cache/python-rootfs" env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null /opt/dbt/bin/pip install -q --no-index \
       --find-links /tmp/wheels -r /tmp/requirements.txt
     chroot "$cache/python-rootfs" /opt/dbt/bin/pip freeze > "$cache/python-rootfs/opt/dbt/freeze.txt"
     rm -rf "$cache/python-rootfs/tmp/requirements.txt" "$cache/python-rootfs/tmp/wheels"
