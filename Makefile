@@ -36,10 +36,11 @@ kind-conformance: venv tools kind-images ## The cluster tier on real Kind for th
 kind-test: venv tools kind-images ## Real-Kind tests: compliant and floe-jobs pass, negative fixtures fail with the reason, Ctrl-C cleans up
 	$(BIN)/python -m pytest kind/tests
 
-conformance: venv tools ## Run the conformance tiers ($(TIERS)) on the bundled charts
-	@rc=0; for c in $(CHARTS); do \
-	  $(BIN)/conformance check $$c --tier $(TIERS) --reports $(REPORTS)/$$(basename $$c) -n $(WORKERS) || rc=$$?; \
-	done; exit $$rc
+conformance: venv tools ## Run the conformance tiers ($(TIERS)) on the bundled charts, then the release gate
+	@rc=0; $(BIN)/conformance check $(CHARTS) --tier $(TIERS) --reports $(REPORTS) -n $(WORKERS) || rc=$$?; \
+	gate=0; $(BIN)/conformance gate --reports $(REPORTS) --require planned || gate=$$?; \
+	echo "conformance: HTML report: $(REPORTS)/report.html"; \
+	case $$rc in 0|1) exit $$gate ;; *) exit $$rc ;; esac
 
 test: venv tools ## Run the harness's own tests
 	$(BIN)/python -m pytest tests -n 2 --dist loadgroup

@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from conformance import profiles
 from conformance.chart import Chart, chart_yaml_files, load_chart, load_crds, load_waivers_text
 from conformance.options import Settings
 from conformance.plan import Plan
@@ -79,6 +80,11 @@ def chart_of(settings: Settings) -> Chart:
     return chart_for(settings.chart.resolve(), settings.values)
 
 
+def profile_rules(settings: Settings) -> list[Rule]:
+    """Every object rule with the severity the run's profile (--profile) gives it."""
+    return profiles.apply(all_rules(), settings.profile)
+
+
 def _waivers(chart: Chart) -> tuple[Waiver, ...]:
     return tuple(parse(load_waivers_text(chart.path)))
 
@@ -88,9 +94,9 @@ def lint_cases(settings: Settings, plan: Plan) -> list[Case]:
     chart = chart_of(settings)
     text = (chart.path / "values.yaml").read_text() if (chart.path / "values.yaml").is_file() else ""
     doc = Manifest(chart_document(chart.metadata, chart.defaults, text, chart.schema, chart.schema_error,
-                                  load_waivers_text(chart.path), chart_yaml_files(chart.path)), "Chart.yaml")
+                                  load_waivers_text(chart.path), chart_yaml_files(chart.path), plan.base), "Chart.yaml")
     waivers = _waivers(chart)
-    rules = [r for r in all_rules() if r.family == "lint"]
+    rules = [r for r in profile_rules(settings) if r.family == "lint"]
     today = dt.date.today()
     cases = []
     for r in rules:
@@ -114,7 +120,7 @@ def cases_for_manifests(
     extras: dict[str, Any] = {"kubesec": kubesec or {}} if "hygiene" in families else {}
     extras["crds"] = load_crds(settings.crds)
     ctx = Context(settings.kube_version, objects, extras)
-    rules = [r for r in all_rules() if r.family in families]
+    rules = [r for r in profile_rules(settings) if r.family in families]
     return [Case(tier, scenario, r, m, ctx, waivers, values) for m in manifests for r in rules if r.applies_to(m.obj)]
 
 

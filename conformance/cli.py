@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,13 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conformance import REPO_ROOT, __version__
+from conformance import sources as sources_mod
 from conformance.chart import Chart, load_chart
 from conformance.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ConformanceError, UsageError
 from conformance.flows.jobs import launchable_jobs
+from conformance.merged import write_merged
 from conformance.options import BY_NAME, OPTIONS, TIERS, Settings, resolve
+from conformance.profiles import PROFILES
+from conformance.results import FINDINGS, PLAN, TIMINGS
 from conformance.summary import console, dedupe
 from conformance.timeouts import TIMEOUTS
-from conformance.tools import tool_path
+from conformance.tools import helm_version, tool_path
 
 SUITES = REPO_ROOT / "suites"
 #: Tiers that run in this version, and why the others cannot.
@@ -41,8 +47,10 @@ def _parser() -> argparse.ArgumentParser:
                                 "values fuzzing, cluster flows; JUnit and findings.json reports.")
     p.add_argument("--version", action="version", version=f"conformance {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
-    check = sub.add_parser("check", help="run the conformance tiers on a chart")
-    check.add_argument("chart", type=Path, help="chart directory")
+    check = sub.add_parser("check", help="run the conformance tiers on one chart or many")
+    check.add_argument("chart", nargs="+", help="chart directory, folder of charts, packaged chart (.tgz) or "
+                       "oci://HOST/REPO/CHART reference (with --version); several may be given")
+    check.add_argument("--version", dest="chart_version", help="chart version to pull for an oci:// reference")
     check.add_argument("--tier", default="lint,render,fuzz",
                        help=f"comma-separated tiers from {','.join(TIERS)}, or all (default lint,render,fuzz; "
                        "cluster and e2e need a cluster: kwok here, Kind, or --kubeconfig)")
@@ -53,7 +61,16 @@ def _parser() -> argparse.ArgumentParser:
         check.add_argument(o.flag, dest=o.name, default=None, help=f"{o.help} [env {o.env}]", **kwargs)  # type: ignore[arg-type]
     check.add_argument("-n", "--workers", default="0", help="pytest-xdist workers (auto, or a number; 0 = none)")
     check.add_argument("--pytest-arg", action="append", default=[], help="extra argument passed to pytest")
-    sub.add_parser("rules", help="list every rule with its ID, family, severity and doc")
+    rules = sub.add_parser("rules", help="list every rule with its ID, family, severity and doc")
+    rules.add_argument("--profile", help=f"severities under this profile ({', '.join(PROFILES)}; default: the "
+                       "resolved --profile option)")
+    gate = sub.add_parser("gate", help="the release decision over a reports folder: exit 0 release, 1 do not, "
+                          "2 reports missing or unreadable")
+    gate.add_argument("--reports", type=Path, default=Path("reports"), help="reports folder (one chart or many)")
+    gate.add_argument("--policy", type=Path, help="policy YAML (default: every tier that ran passed, no unwaived "
+                      "error, every timing within budget, tiers lint,render,fuzz,cluster present)")
+    gate.add_argument("--require", help="comma-separated tiers each chart must have run, or `planned` for the "
+                      "tiers `conformance check` planned for it (overrides the policy's `require`)")
     docs = sub.add_parser("docs", help="regenerate a chart's README values table from values.yaml")
     docs.add_argument("chart", type=Path)
     docs.add_argument("--check", action="store_true", help="only check it is up to date (exit 1 if not)")
@@ -126,6 +143,16 @@ def cluster_provider(settings: Settings) -> ProviderChoice:
                           "kwok runs the real control plane with simulated nodes")
 
 
+def write_plan(settings: Settings, chart: Chart, source: sources_mod.ChartSource, tiers: list[str],
+               left: dict[str, str]) -> None:
+    """`plan.json`: what this check of a chart is about to run (the gate's `planned` tiers, the report's header)."""
+    provider = cluster_provider(settings).kind if {"cluster", "e2e"} & set(tiers) else ""
+    plan = {"name": chart.name, "version": chart.version, "chart": str(chart.path), "given": source.given,
+            "tiers": tiers, "left_out": left, "kube_version": settings.kube_version, "helm_version": helm_version(),
+            "provider": provider, "profile": settings.profile, "changed_since": settings.changed_since or ""}
+    (settings.reports / PLAN).write_text(json.dumps(plan, indent=2) + "\n")
+
+
 def pytest_command(settings: Settings, tiers: list[str], args: argparse.Namespace) -> list[str]:
     """The pytest invocation that runs the chosen suites with the plugin."""
     cmd = [sys.executable, "-m", "pytest", "-c", str(SUITES / "pytest.ini"), "--rootdir", str(SUITES),
@@ -155,14 +182,66 @@ def summarise(settings: Settings) -> int:
 
 
 def check(args: argparse.Namespace) -> int:
-    """`conformance check`: validate inputs, say which tiers run, run pytest, summarise."""
-    cli = {o.name: getattr(args, o.name, None) for o in OPTIONS}
-    cli["chart"] = str(args.chart)
-    settings = resolve(cli)
-    chart = load_chart(args.chart, list(settings.values))
+    """`conformance check`: resolve the charts (folders, .tgz, oci://, --changed-since), check each into its
+    own reports folder (the reports folder itself for one chart), then write the merged reports."""
+    options = {o.name: getattr(args, o.name, None) for o in OPTIONS} | {"chart": None}
+    base = resolve(options)
+    root = base.reports
+    sources = sources_mod.expand(args.chart, args.chart_version, (root / ".cache" / "charts").resolve())
+    many = len(sources) > 1
+    if base.changed_since:
+        changed = [s for s in sources if sources_mod.changed(s.path, base.changed_since)]
+        for s in sources:
+            print(f"conformance: {s.given}: {'changed' if s in changed else 'unchanged'} since "
+                  f"{base.changed_since}{'' if s in changed else ' (not checked)'}")
+        sources = changed
+    if not sources:
+        print(f"conformance: no chart changed since {base.changed_since}; nothing to check")
+        return EXIT_OK
+    codes = []
+    folders = {s: (root / s.path.name if many else root) for s in sources}
+    if many:
+        clear_stale_charts(root, set(folders.values()))
+    for source in sources:
+        options |= {"chart": str(source.path), "reports": str(folders[source])}
+        try:
+            codes.append(check_chart(source, resolve(options), args))
+        except ConformanceError as exc:
+            if not many:
+                raise
+            print(f"conformance: error: {source.given}: {exc}", file=sys.stderr)
+            codes.append(exc.exit_code)
+        if codes[-1] == EXIT_INTERRUPTED:
+            break
+        if many:
+            with contextlib.suppress(ConformanceError):
+                write_merged(folders[source])
+    try:
+        print(f"conformance: report: {write_merged(root)}")
+    except ConformanceError as exc:
+        print(f"conformance: no merged report: {exc}", file=sys.stderr)
+    for wanted in (EXIT_INTERRUPTED, EXIT_USAGE, EXIT_FINDINGS):
+        if wanted in codes:
+            return wanted
+    return EXIT_OK
+
+
+def clear_stale_charts(root: Path, keep: set[Path]) -> None:
+    """Remove chart report folders of an earlier run (those with our plan.json) that this run does not write."""
+    if not root.is_dir():
+        return
+    for plan in root.glob(f"*/{PLAN}"):
+        if plan.parent not in keep:
+            shutil.rmtree(plan.parent)
+
+
+def check_chart(source: sources_mod.ChartSource, settings: Settings, args: argparse.Namespace) -> int:
+    """Check one chart: validate inputs, say which tiers run, run pytest, summarise."""
+    chart = load_chart(source.path, list(settings.values))
     tiers, left = select_tiers(args.tier)
-    print(f"conformance: chart {chart.name} {chart.version} ({args.chart}), Kubernetes {settings.kube_version}, "
-          f"{len(chart.scenarios)} values scenarios")
+    shown = source.given if source.given == str(source.path) else f"{source.given} -> {source.path}"
+    print(f"conformance: chart {chart.name} {chart.version} ({shown}), Kubernetes {settings.kube_version}, "
+          f"{len(chart.scenarios)} values scenarios, profile {settings.profile}")
     tiers = preflight(chart, settings, tiers, left)
     print(f"conformance: tiers run: {', '.join(tiers) or 'none'}")
     for tier, why in left.items():
@@ -170,8 +249,11 @@ def check(args: argparse.Namespace) -> int:
     if not tiers:
         raise UsageError("no tier can run; see the reasons above")
     settings.reports.mkdir(parents=True, exist_ok=True)
-    for stale in [settings.reports / "findings.json", *settings.reports.glob("junit-*.xml")]:
+    for stale in [settings.reports / name for name in (FINDINGS, TIMINGS, "junit.xml", "report.html")]:
         stale.unlink(missing_ok=True)
+    for stale in settings.reports.glob("junit-*.xml"):
+        stale.unlink()
+    write_plan(settings, chart, source, tiers, left)
     sys.stdout.flush()
     proc = subprocess.Popen(pytest_command(settings, tiers, args))
     try:
@@ -194,17 +276,36 @@ def check(args: argparse.Namespace) -> int:
     return EXIT_USAGE
 
 
-def list_rules() -> int:
-    """`conformance rules`: every rule the harness can report (object rules, then flow rules), one line each."""
+def list_rules(args: argparse.Namespace) -> int:
+    """`conformance rules`: every rule the harness can report (object rules, then flow rules), one line each,
+    with the severity the profile gives it."""
+    from conformance import profiles  # noqa: PLC0415
     from conformance.rules import all_rules  # noqa: PLC0415 (import registers the rules)
     from conformance.rules.base import reported_rules  # noqa: PLC0415
 
-    for r in all_rules():
+    profile = resolve({"profile": args.profile}).profile
+    print(f"conformance: profile {profile}", file=sys.stderr)
+    for r in profiles.apply(all_rules(), profile):
         kinds = ",".join(sorted(r.kinds)) or "all kinds"
         print(f"{r.id:24} {r.family:12} {r.severity:8} {r.doc} [{kinds}]")
-    for f in reported_rules():
+    for f in profiles.apply(reported_rules(), profile):
         print(f"{f.id:24} {f.family:12} {f.severity:8} {f.doc} [tier {f.tier}]")
     return EXIT_OK
+
+
+def gate_command(args: argparse.Namespace) -> int:
+    """`conformance gate`: one line per broken condition, then the verdict; exit 0 release, 1 do not."""
+    from conformance.gate import gate  # noqa: PLC0415
+
+    verdict = gate(args.reports, args.policy, args.require)
+    for line in verdict.broken:
+        print(f"gate: {line}")
+    if verdict.passed:
+        print(f"gate: PASS: the policy holds for {verdict.summary}")
+        return EXIT_OK
+    print(f"gate: FAIL: {len(verdict.broken)} condition{'s' if len(verdict.broken) != 1 else ''} broken for "
+          f"{verdict.summary}")
+    return EXIT_FINDINGS
 
 
 def docs(args: argparse.Namespace) -> int:
@@ -238,13 +339,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     try:
-        if args.command == "check":
-            return check(args)
-        if args.command == "rules":
-            return list_rules()
-        if args.command == "cluster":
-            return cluster_command(args)
-        return docs(args)
+        commands = {"check": check, "rules": list_rules, "gate": gate_command, "cluster": cluster_command,
+                    "docs": docs}
+        return commands[args.command](args)
     except ConformanceError as exc:
         print(f"conformance: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -26,8 +26,10 @@ def _split(nodeid: str) -> tuple[str, str]:
     return classname, name or path
 
 
-def write_junit(path: Path, tier: str, chart: str, cases: list[CaseResult]) -> None:
-    """Write one tier's results as a JUnit testsuite (every case, with its rule and chart properties)."""
+def write_junit(path: Path, tier: str, chart: str, cases: list[CaseResult],
+                run: dict[str, str] | None = None) -> None:
+    """Write one tier's results as a JUnit testsuite (every case, with its rule and chart properties; `run`
+    adds run-level properties such as the Kubernetes and Helm versions)."""
     suite = ET.Element("testsuite", name=f"conformance.{tier}", tests=str(len(cases)),
                        failures=str(sum(c.outcome == "failed" for c in cases)),
                        errors=str(sum(c.outcome == "error" for c in cases)),
@@ -36,6 +38,8 @@ def write_junit(path: Path, tier: str, chart: str, cases: list[CaseResult]) -> N
     props = ET.SubElement(suite, "properties")
     ET.SubElement(props, "property", name="chart", value=chart)
     ET.SubElement(props, "property", name="tier", value=tier)
+    for key, value in (run or {}).items():
+        ET.SubElement(props, "property", name=key, value=value)
     for c in cases:
         classname, name = _split(c.nodeid)
         tc = ET.SubElement(suite, "testcase", classname=classname, name=name, time=f"{c.duration:.3f}")

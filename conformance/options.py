@@ -18,6 +18,7 @@ from conformance.errors import UsageError
 TIERS = ("lint", "render", "fuzz", "cluster", "e2e")
 PROVIDERS = ("auto", "kwok", "kind", "kubeconfig")
 FUZZ_PROFILES = ("ci", "local")
+PROFILE_NAMES = ("floe", "community", "restricted")
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,10 @@ OPTIONS = (
     Option("fuzz_yaml_strings", "off", "on: also check that free-text values with YAML syntax (`: `, `#`, `*`, `&`, "
            "control characters) render valid YAML, reported as quoting warnings (fuzz-quoting)"),
     Option("crds", None, "folder of CustomResourceDefinition YAML files: custom resources are validated against them"),
+    Option("profile", "community", "rule severities: floe (strict: every rule at its registered severity), community "
+           "(documentation, labels, limits, probes, kubesec as warnings) or restricted (community + PSS restricted)"),
+    Option("changed_since", None, "git ref: check only charts changed since the merge-base with it, and require "
+           "their version to increase (chart-version-bump)"),
 )
 
 BY_NAME = {o.name: o for o in OPTIONS}
@@ -78,6 +83,8 @@ class Settings:
     fuzz_backend: str
     crds: Path | None = None
     fuzz_yaml_strings: bool = False
+    profile: str = "community"
+    changed_since: str | None = None
 
     @property
     def kube_version_full(self) -> str:
@@ -148,6 +155,8 @@ def resolve(cli: dict[str, Any]) -> Settings:
         crds=_folder(raw["crds"][0], raw["crds"][1]),
         fuzz_yaml_strings=_choice(str(raw["fuzz_yaml_strings"][0]).lower(), raw["fuzz_yaml_strings"][1],
                                   ("on", "off", "true", "false", "1", "0")) in ("on", "true", "1"),
+        profile=_choice(raw["profile"][0], raw["profile"][1], PROFILE_NAMES),
+        changed_since=raw["changed_since"][0] or None,
     )
 
 

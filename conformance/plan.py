@@ -24,6 +24,7 @@ from conformance.chart import Chart, Scenario
 from conformance.options import Settings
 from conformance.render.helm_cli import render
 from conformance.render.manifest import Manifest, RenderResult
+from conformance.sources import base_chart
 from conformance.timeouts import TIMEOUTS
 from conformance.tools import run, tool_path
 
@@ -52,6 +53,8 @@ class Plan:
 
     tiers: tuple[str, ...]
     scenarios: dict[str, ScenarioPlan]
+    #: With --changed-since: the chart at the merge-base (ref, changed, version) for chart-version-bump.
+    base: dict[str, Any] | None = None
 
     def scenario(self, name: str) -> ScenarioPlan:
         """The plan of one scenario."""
@@ -78,7 +81,8 @@ def parallel(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
 
 def plan_key(chart: Chart, settings: Settings, tiers: tuple[str, ...]) -> str:
     """What the plan depends on: the chart's files, the scenarios' values files, the version, the tools."""
-    h = hashlib.sha256(f"{FORMAT}|{chart.digest}|{settings.kube_version}|{','.join(tiers)}".encode())
+    h = hashlib.sha256(f"{FORMAT}|{chart.digest}|{settings.kube_version}|{','.join(tiers)}|"
+                       f"{settings.changed_since or ''}".encode())
     for sc in chart.scenarios:
         h.update(sc.name.encode())
         for f in sc.files:
@@ -106,13 +110,14 @@ def build(chart: Chart, settings: Settings, tiers: tuple[str, ...]) -> Plan:
                                                                   cache), strict=True):
             if score is not None:
                 scores[i][kubesec.ref(obj)] = score
+    base = base_chart(chart.path, settings.changed_since) if settings.changed_since and "lint" in tiers else None
     return Plan(tiers, {sc.name: ScenarioPlan(sc.name, r, lint, s)
-                        for sc, r, lint, s in zip(chart.scenarios, renders, lints, scores, strict=True)})
+                        for sc, r, lint, s in zip(chart.scenarios, renders, lints, scores, strict=True)}, base)
 
 
 def to_json(plan: Plan) -> dict[str, Any]:
     """The plan as JSON data."""
-    return {"format": FORMAT, "tiers": list(plan.tiers), "scenarios": [
+    return {"format": FORMAT, "tiers": list(plan.tiers), "base": plan.base, "scenarios": [
         {"name": sp.name, "error": sp.render.error,
          "manifests": [{"obj": m.obj, "template": m.template} for m in sp.render.manifests],
          "lint": sp.lint, "kubesec": sp.kubesec} for sp in plan.scenarios.values()]}
@@ -126,7 +131,7 @@ def from_json(data: dict[str, Any]) -> Plan:
         lint = {k: (int(v[0]), str(v[1])) for k, v in s["lint"].items()}
         scores = {k: (int(v[0]), list(v[1])) for k, v in s["kubesec"].items()}
         scenarios[s["name"]] = ScenarioPlan(s["name"], result, lint, scores)
-    return Plan(tuple(data["tiers"]), scenarios)
+    return Plan(tuple(data["tiers"]), scenarios, data.get("base"))
 
 
 def plan_path(settings: Settings, key: str) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,10 @@ from conformance import REPO_ROOT, plan
 from conformance.cases import chart_of
 from conformance.errors import ConformanceError
 from conformance.junit import CaseResult, write_junit
+from conformance.merged import write_merged
 from conformance.options import OPTIONS, TIERS, Settings, resolve
 from conformance.report import Finding, write_findings
+from conformance.tools import helm_version
 
 SETTINGS = pytest.StashKey[Settings]()
 COLLECTOR = pytest.StashKey["Collector"]()
@@ -133,9 +136,16 @@ class Collector:
         """Write every report (called at session end, including failed and interrupted sessions)."""
         chart = str(self.settings.chart)
         reports = self.settings.reports
+        run = {"kube_version": self.settings.kube_version, "provider": self.settings.provider,
+               "helm_version": helm_version()}
         for tier, cases in self.cases.items():
-            write_junit(reports / f"junit-{tier}.xml", tier, chart, cases)
+            write_junit(reports / f"junit-{tier}.xml", tier, chart, cases, run)
         write_findings(reports / "findings.json", chart, sorted(self.cases), self.findings)
+        if self.cases:
+            try:
+                write_merged(reports)
+            except ConformanceError as exc:
+                print(f"conformance: junit.xml and report.html not written: {exc}", file=sys.stderr)
 
 
 @pytest.hookimpl(trylast=True)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 from pathlib import Path
 
 from conformance import REPO_ROOT
 from conformance.errors import EnvError
+from conformance.timeouts import TIMEOUTS
 
 #: Every tool the harness may run, and which `tools/build.sh` module builds it.
 TOOLS = {
@@ -23,6 +25,7 @@ TOOLS = {
     "kube-controller-manager": "kube",
     "kube-scheduler": "kube",
     "kubectl": "kube",
+    "actionlint": "actionlint",
 }
 
 
@@ -78,3 +81,13 @@ def run(
         raise EnvError(f"{Path(exe).name} {' '.join(args[1:3])}: timed out after {timeout:g}s") from exc
     except OSError as exc:
         raise EnvError(f"{exe}: cannot run ({exc.strerror}); fix the tool path") from exc
+
+
+@functools.cache
+def helm_version() -> str:
+    """The version of the helm the harness renders with (`helm version`), or "" when it cannot say."""
+    try:
+        proc = run(["helm", "version", "--template", "{{.Version}}"], timeout=TIMEOUTS.tool_version)
+    except EnvError:
+        return ""
+    return proc.stdout.strip() if proc.returncode == 0 else ""

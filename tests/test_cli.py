@@ -200,10 +200,10 @@ def test_conformant_chart_exits_0(tmp_path: Path, tool_env: dict[str, str]) -> N
 # Reports.
 
 def test_reports_are_written_on_a_failing_run(failing_run: tuple[Run, Path]) -> None:
-    """findings.json and one JUnit file per tier that ran."""
+    """findings.json, one JUnit file per tier that ran, the merged junit.xml, report.html and the plan."""
     _, reports = failing_run
     assert sorted(p.name for p in reports.iterdir() if p.is_file()) == [
-        "findings.json", "junit-lint.xml", "junit-render.xml"]
+        "findings.json", "junit-lint.xml", "junit-render.xml", "junit.xml", "plan.json", "report.html"]
     data = json.loads((reports / "findings.json").read_text())
     assert data["chart"] == str(FAILING)
     assert data["summary"]["errors"] == sum(1 for f in data["findings"] if f["severity"] == "error")

@@ -44,7 +44,7 @@ kube_ldflags="-X k8s.io/component-base/version.gitVersion=$k8s -X k8s.io/compone
   -X k8s.io/component-base/version.gitMinor=$k8s_minor -X k8s.io/component-base/version.gitTreeState=clean"
 h3kube=$(awk '$1 == "k8s.io/client-go" {print $2}' "$root/tools/helm3/go.mod" | cut -d. -f2)
 
-want=("$@"); [ ${#want[@]} -gt 0 ] || want=(helm4 helmrender helm3 kubesec kind kwok etcd kube pss)
+want=("$@"); [ ${#want[@]} -gt 0 ] || want=(helm4 helmrender helm3 kubesec kind kwok etcd kube pss actionlint)
 # The Kind images' binaries (kind/images/build.sh asks for them): kube-node agnhost coredns pause
 for mod in "${want[@]}"; do
   case "$mod" in
@@ -73,6 +73,8 @@ for mod in "${want[@]}"; do
     agnhost) build kube:agnhost "" agnhost=k8s.io/kubernetes/test/images/agnhost ;;
     coredns) build coredns "" coredns=. ;;
     pause) build pause "" pause=. ;;
-    *) echo "tools/build.sh: unknown module '$mod' (one of: helm4 helmrender helm3 kubesec kind kwok etcd kube pss kube-node agnhost coredns pause)" >&2; exit 2 ;;
+    actionlint) build actionlint "-X github.com/rhysd/actionlint.version=$(pin actionlint github.com/rhysd/actionlint)" \
+             actionlint=github.com/rhysd/actionlint/cmd/actionlint ;;
+    *) echo "tools/build.sh: unknown module '$mod' (one of: helm4 helmrender helm3 kubesec kind kwok etcd kube pss actionlint kube-node agnhost coredns pause)" >&2; exit 2 ;;
   esac
 done

@@ -10,14 +10,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from conformance.cases import Case, cases_for_manifests
+from conformance.cases import Case, cases_for_manifests, profile_rules
 from conformance.fuzz.mutations import Mutation
 from conformance.fuzz.schema import first_error
 from conformance.fuzz.strategies import Example
 from conformance.fuzz.target import SCENARIO, Target
 from conformance.render.manifest import Manifest, RenderResult
 from conformance.report import Finding
-from conformance.rules import Context, all_rules
+from conformance.rules import Context
 from conformance.values import merge_values
 
 #: Rule families checked on every example. kubesec-score is left out: it runs a binary (~0.2 s) per
@@ -68,7 +68,7 @@ def _cases(target: Target, manifests: list[Manifest], values: Any) -> list[Case]
     cases = cases_for_manifests(manifests, SCENARIO, target.settings, target.waivers, tier="fuzz", values=values,
                                 families=FAST_FAMILIES)
     ctx = Context(target.settings.kube_version, tuple(m.obj for m in manifests), {})
-    hygiene = [r for r in all_rules() if r.family == "hygiene" and r.id not in SLOW_RULES]
+    hygiene = [r for r in profile_rules(target.settings) if r.family == "hygiene" and r.id not in SLOW_RULES]
     return cases + [Case("fuzz", SCENARIO, r, m, ctx, target.waivers, values)
                     for m in manifests for r in hygiene if r.applies_to(m.obj)]
 

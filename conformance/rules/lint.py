@@ -29,12 +29,16 @@ _KEY = re.compile(r"^(?P<indent>\s*)(?P<key>[A-Za-z0-9_./-]+|\"[^\"]+\"|'[^']+')
 
 
 def chart_document(metadata: Obj, values: Obj, values_text: str, schema: Obj | None, schema_error: str,
-                   waivers: list[Any], yaml_files: dict[str, str] | None = None) -> Obj:
-    """The object the lint rules look at: Chart.yaml, the defaults and their text, the schema, the waivers, and
-    the text of the chart's own YAML files (Chart.yaml, values files, ci/ files) by relative path."""
-    return {"kind": "Chart", "metadata": {"name": metadata.get("name", "")}, "chart": metadata,
-            "values": values, "valuesText": values_text, "schema": schema, "schemaError": schema_error,
-            "waivers": waivers, "yamlFiles": dict(yaml_files or {})}
+                   waivers: list[Any], yaml_files: dict[str, str] | None = None, base: Obj | None = None) -> Obj:
+    """The object the lint rules look at: Chart.yaml, the defaults and their text, the schema, the waivers, the
+    text of the chart's own YAML files (Chart.yaml, values files, ci/ files) by relative path, and with
+    --changed-since the chart at the merge-base (`base`: ref, changed, version)."""
+    doc = {"kind": "Chart", "metadata": {"name": metadata.get("name", "")}, "chart": metadata,
+           "values": values, "valuesText": values_text, "schema": schema, "schemaError": schema_error,
+           "waivers": waivers, "yamlFiles": dict(yaml_files or {})}
+    if base is not None:
+        doc["base"] = base
+    return doc
 
 
 @rule("chart-metadata", "lint", "error", kinds=CHART)
