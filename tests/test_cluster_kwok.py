@@ -32,7 +32,7 @@ from conformance.cluster import (
     wait_for,
 )
 from conformance.cluster import provider as provider_mod
-from conformance.cluster.kind import effective_config, node_image
+from conformance.cluster.kind import effective_config, image_present, node_image
 from conformance.cluster.kwok import PORT_FLAGS, pid_alive
 from conformance.errors import EnvError, UsageError
 from conformance.tools import tool_path
@@ -148,7 +148,13 @@ def test_missing_binary_fails_loudly_and_leaves_nothing(tmp_path: Path, monkeypa
 def test_kind_commands_and_config(tmp_path: Path) -> None:
     """Only a real Kind exercises KindCluster.create(); here its command lines and config are checked."""
     cluster = KindCluster("conformance-unit", parent_dir=tmp_path)
-    assert cluster.image == node_image() == "kindest/node:v1.35.4"
+    # the offline build (`make kind-images`) when the engine has it, else the published image
+    local = "floe-kind/node:v1.35.4"
+    assert cluster.image == node_image() == (local if image_present(local) else "kindest/node:v1.35.4")
+    versions = yaml.safe_load((REPO_ROOT / "kind" / "versions.yaml").read_text())
+    versions["versions"][0]["local_node_image"] = "floe-kind/never-built:v0"
+    (tmp_path / "versions.yaml").write_text(yaml.safe_dump(versions))
+    assert node_image(path=tmp_path / "versions.yaml") == "kindest/node:v1.35.4"
     cmd = cluster.create_command()
     assert cmd[:3] == [tool_path("kind"), "create", "cluster"]
     assert cmd[cmd.index("--image") + 1] == cluster.image

@@ -96,14 +96,16 @@ node_packages=systemd,systemd-sysv,dbus,containerd,runc,iptables,iproute2,contai
 proxy_packages=iptables,conntrack,ca-certificates
 
 build_node() {
-  local want
-  want=$(inputs "$here/build.sh" "$here/node" "$root/tools/build.sh" "$root/tools/kube/go.mod" "$root/tools/kube/go.sum" \
-    "$root/tools/kube/tools.go" "$root/tools/etcd" "$root/tools/coredns" "$root/tools/pause" "$k8s $node_packages $proxy_packages")
+  local want t0=$SECONDS
+  # The binaries first (seconds when their stamps are current): the node's inputs are their stamps (each one
+  # the hash of a module's pins, ldflags and outputs), so an edit elsewhere in tools/build.sh rebuilds nothing.
+  "$root/tools/build.sh" kube kube-node etcd coredns pause
+  want=$(inputs "$here/build.sh" "$here/node" "$root/.tools/stamps/kube" "$root/.tools/stamps/kube-node" \
+    "$root/.tools/stamps/etcd" "$root/.tools/stamps/coredns" "$root/.tools/stamps/pause" "$k8s $node_packages $proxy_packages")
   if fresh "$node_image" "$want"; then say "$node_image is up to date"; return 0; fi
-  local t0=$SECONDS old
+  local old
   old=$(docker image inspect --format '{{.Id}}' "$node_image" 2>/dev/null || true)
   say "building $node_image (binaries from tools/: kube, kube-node, etcd, coredns, pause)"
-  "$root/tools/build.sh" kube kube-node etcd coredns pause
 
   # control-plane images, tagged as kubeadm and containerd name them
   local reg=registry.k8s.io c
