@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from conformance import REPO_ROOT, __version__
+from conformance import REPO_ROOT, __version__, gatecmd
 from conformance import sources as sources_mod
 from conformance.chart import Chart, load_chart
 from conformance.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ConformanceError, UsageError
@@ -64,13 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     rules = sub.add_parser("rules", help="list every rule with its ID, family, severity and doc")
     rules.add_argument("--profile", help=f"severities under this profile ({', '.join(PROFILES)}; default: the "
                        "resolved --profile option)")
-    gate = sub.add_parser("gate", help="the release decision over a reports folder: exit 0 release, 1 do not, "
-                          "2 reports missing or unreadable")
-    gate.add_argument("--reports", type=Path, default=Path("reports"), help="reports folder (one chart or many)")
-    gate.add_argument("--policy", type=Path, help="policy YAML (default: every tier that ran passed, no unwaived "
-                      "error, every timing within budget, tiers lint,render,fuzz,cluster present)")
-    gate.add_argument("--require", help="comma-separated tiers each chart must have run, or `planned` for the "
-                      "tiers `conformance check` planned for it (overrides the policy's `require`)")
+    gatecmd.add_parsers(sub)
     docs = sub.add_parser("docs", help="regenerate a chart's README values table from values.yaml")
     docs.add_argument("chart", type=Path)
     docs.add_argument("--check", action="store_true", help="only check it is up to date (exit 1 if not)")
@@ -199,7 +193,7 @@ def check(args: argparse.Namespace) -> int:
         print(f"conformance: no chart changed since {base.changed_since}; nothing to check")
         return EXIT_OK
     codes = []
-    folders = {s: (root / s.path.name if many else root) for s in sources}
+    folders = report_folders(root, sources) if many else {s: root for s in sources}
     if many:
         clear_stale_charts(root, set(folders.values()))
     for source in sources:
@@ -226,13 +220,28 @@ def check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def report_folders(root: Path, charts: list[sources_mod.ChartSource]) -> dict[sources_mod.ChartSource, Path]:
+    """`<root>/<chart folder name>` per chart (`-2`, `-3`... when two charts' folders share a name)."""
+    out: dict[sources_mod.ChartSource, Path] = {}
+    for c in charts:
+        folder, n = root / c.path.name, 1
+        while folder in out.values():
+            n += 1
+            folder = root / f"{c.path.name}-{n}"
+        out[c] = folder
+    return out
+
+
 def clear_stale_charts(root: Path, keep: set[Path]) -> None:
-    """Remove chart report folders of an earlier run (those with our plan.json) that this run does not write."""
+    """Remove what an earlier run left that this one will not rewrite: chart report folders (those with our
+    plan.json) of other charts, and a single chart's reports written straight into `root`."""
     if not root.is_dir():
         return
     for plan in root.glob(f"*/{PLAN}"):
         if plan.parent not in keep:
             shutil.rmtree(plan.parent)
+    for stale in [*root.glob("junit-*.xml"), root / PLAN]:
+        stale.unlink(missing_ok=True)
 
 
 def check_chart(source: sources_mod.ChartSource, settings: Settings, args: argparse.Namespace) -> int:
@@ -293,21 +302,6 @@ def list_rules(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def gate_command(args: argparse.Namespace) -> int:
-    """`conformance gate`: one line per broken condition, then the verdict; exit 0 release, 1 do not."""
-    from conformance.gate import gate  # noqa: PLC0415
-
-    verdict = gate(args.reports, args.policy, args.require)
-    for line in verdict.broken:
-        print(f"gate: {line}")
-    if verdict.passed:
-        print(f"gate: PASS: the policy holds for {verdict.summary}")
-        return EXIT_OK
-    print(f"gate: FAIL: {len(verdict.broken)} condition{'s' if len(verdict.broken) != 1 else ''} broken for "
-          f"{verdict.summary}")
-    return EXIT_FINDINGS
-
-
 def docs(args: argparse.Namespace) -> int:
     """`conformance docs`: regenerate (or check) the README values table."""
     from conformance.docs import update_readme  # noqa: PLC0415
@@ -339,8 +333,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     try:
-        commands = {"check": check, "rules": list_rules, "gate": gate_command, "cluster": cluster_command,
-                    "docs": docs}
+        commands = {"check": check, "rules": list_rules, "gate": gatecmd.gate_command,
+                    "release": gatecmd.release_command, "cluster": cluster_command, "docs": docs}
         return commands[args.command](args)
     except ConformanceError as exc:
         print(f"conformance: error: {exc}", file=sys.stderr)

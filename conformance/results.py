@@ -138,7 +138,8 @@ def read_chart(folder: Path) -> ChartResult:
         raise ReportsError(f"{folder / FINDINGS}: expected an object with a `findings` list")
     if not isinstance(timings, list) or not all(isinstance(r, dict) for r in timings):
         raise ReportsError(f"{folder / TIMINGS}: expected a list of timing rows")
-    chart = str(plan.get("name") or findings.get("chart") or folder.name)
+    from_junit = next((t.properties["chart"] for t in tiers.values() if t.properties.get("chart")), "")
+    chart = str(plan.get("name") or findings.get("chart") or from_junit or folder.name)
     return ChartResult(folder, Path(chart).name if "/" in chart else chart, plan, tiers,
                        list(findings.get("findings", [])), timings)
 

@@ -42,9 +42,13 @@ def test_folder_of_two_charts_one_without_schema(tmp_path: Path, tool_env: dict[
     copy_chart(charts / "web", "web")
     copy_chart(charts / "bare", "bare", schema=False)
     reports = tmp_path / "reports"
+    (reports / "old").mkdir(parents=True)  # an earlier run of another chart, and of one chart straight into reports/
+    (reports / "old" / "plan.json").write_text("{}")
+    (reports / "junit-render.xml").write_text("<testsuites/>")
     run = cli("check", charts, "--tier", "lint", "--reports", reports, env=tool_env, cwd=REPO_ROOT)
     assert run.code == 1, run.out + run.err
     assert "conformance: chart bare 1.2.0" in run.out and "conformance: chart web 1.2.0" in run.out
+    assert not (reports / "old").exists() and not (reports / "junit-render.xml").exists()
     for name in ("bare", "web"):
         assert (reports / name / "junit-lint.xml").is_file() and (reports / name / "report.html").is_file()
     assert junit_suites(reports / "junit.xml") == ["bare.lint", "web.lint"]

@@ -15,6 +15,7 @@ from junitparser import JUnitXml, Properties
 
 from conformance.junitmerge import CASE_PROPERTIES
 from conformance.merged import write_merged
+from conformance.report import Finding, write_findings
 from conformance.results import read_reports
 from conformance.summary import dedupe
 from conformance.tools import helm_version
@@ -50,14 +51,27 @@ TIMINGS = [
 ]
 
 
+#: A fuzz counterexample as the fuzz tier records it: minimal values and the command that replays them.
+FUZZ_FINDING = Finding(rule="fuzz-renders", check="fail", severity="error", kind="Chart", name="compliant",
+                       namespace="", container="", template="templates/deployment.yaml", path="", message="divide by 0",
+                       remediation="reject shards: 0 in values.schema.json (minimum: 1)", scenario="fuzz", tier="fuzz",
+                       values={"shards": 0}, extra={"replay": "reports/fuzz/fuzz-renders-0123456789.yaml",
+                                                    "command": "conformance check compliant --values "
+                                                               "reports/fuzz/fuzz-renders-0123456789.yaml"})
+
+
 @pytest.fixture(scope="module")
 def timed(passing: tuple[Run, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The passing run's reports plus a timings.json in the cluster tiers' shape (one timing over budget)."""
     folder = tmp_path_factory.mktemp("timed") / "reports"
     shutil.copytree(passing[1], folder)
     (folder / "timings.json").write_text(json.dumps(TIMINGS))
+    write_findings(folder / "findings.json", str(COMPLIANT), ["fuzz"], [FUZZ_FINDING])
     write_merged(folder)
     return folder
+
+
+CONTAINERS = ("td", "span", "div")
 
 
 class DataKeys(HTMLParser):
@@ -73,19 +87,20 @@ class DataKeys(HTMLParser):
         """Remember the tag; start collecting text for a data-key element."""
         a = {k: v or "" for k, v in attrs}
         self.tags.append((tag, a))
-        if "data-key" in a:
-            self._open.append(a["data-key"])
-            self.values[a["data-key"]] = ""
+        if tag in CONTAINERS:
+            self._open.append(a.get("data-key", ""))
+            if a.get("data-key"):
+                self.values[a["data-key"]] = ""
 
     def handle_endtag(self, tag: str) -> None:
-        """Stop collecting at the end of a data-key element (td, span, div hold them)."""
-        if self._open and tag in ("td", "span", "div"):
+        """Close the element (td, span and div hold the data-keys)."""
+        if self._open and tag in CONTAINERS:
             self._open.pop()
 
     def handle_data(self, data: str) -> None:
-        """Text inside the innermost open data-key element."""
-        if self._open:
-            self.values[self._open[-1]] += data
+        """Text inside every open data-key element."""
+        for key in filter(None, self._open):
+            self.values[key] += data
 
 
 def chromium(html: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -175,6 +190,8 @@ def test_html_timings_chart_matches_timings_json(timed: Path) -> None:
     assert page.values["simulated/count"] == "1"
     svg = [a for t, a in page.tags if t == "svg"]
     assert svg and svg[0]["id"] == "timings-chart"
+    assert FUZZ_FINDING.extra["command"] in page.values["fuzz/0"]
+    assert '"shards": 0' in page.values["fuzz/0"]
 
 
 def test_html_is_self_contained(timed: Path, tmp_path: Path) -> None:
