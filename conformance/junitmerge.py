@@ -63,9 +63,8 @@ def merged_junit(charts: list[ChartResult]) -> JUnitXml:
             suite = TestSuite(f"{chart.name}.{tier}")
             for key, value in run.items():
                 suite.add_property(key, value)
-            for case in chart.tiers[tier].cases:
-                suite.add_testcase(_case(chart.name, case, run))
-            suite.update_statistics()
+            # add_testcases recounts once; add_testcase per case would recount every time (quadratic)
+            suite.add_testcases([_case(chart.name, case, run) for case in chart.tiers[tier].cases])
             xml.add_testsuite(suite)
     xml.update_statistics()
     return xml

@@ -7,9 +7,9 @@ import json
 import os
 from pathlib import Path
 
-from conformance.htmlreport import write_html
-from conformance.junitmerge import write_merged_junit
-from conformance.results import FINDINGS, TIMINGS, ChartResult, read_reports
+from conformance.htmlreport import HTML, write_html
+from conformance.junitmerge import JUNIT, write_merged_junit
+from conformance.results import FINDINGS, PLAN, TIMINGS, ChartResult, chart_folders, read_reports
 from conformance.summary import dedupe
 
 
@@ -34,9 +34,21 @@ def write_merged_findings(root: Path, charts: list[ChartResult]) -> None:
     _write_json(root / TIMINGS, [{**r, "chart": r.get("chart") or c.name} for c in charts for r in c.timings])
 
 
+def _up_to_date(root: Path) -> bool:
+    """True when junit.xml and report.html are newer than every report they are made from."""
+    outputs = [root / JUNIT, root / HTML]
+    if not all(p.is_file() for p in outputs):
+        return False
+    inputs = [p for folder in chart_folders(root) for p in folder.iterdir()
+              if p.name in (FINDINGS, TIMINGS, PLAN) or (p.name.startswith("junit-") and p.suffix == ".xml")]
+    return max((p.stat().st_mtime for p in inputs), default=0) < min(p.stat().st_mtime for p in outputs)
+
+
 def write_merged(root: Path) -> Path:
-    """Rebuild junit.xml and report.html under `root` (and the merged JSON for several charts); returns the
-    HTML report's path. ReportsError when the folder holds no readable reports."""
+    """Rebuild junit.xml and report.html under `root` (and the merged JSON for several charts) unless they are
+    newer than every report; returns the HTML report's path. ReportsError when the folder holds no reports."""
+    if _up_to_date(root):
+        return root / HTML
     charts = read_reports(root)
     if any(c.folder != root for c in charts):
         write_merged_findings(root, charts)

@@ -253,7 +253,7 @@ def test_gate_timing_over_budget(timed: Path, tool_env: dict[str, str]) -> None:
 
 
 def test_gate_policy_file(timed: Path, tmp_path: Path, tool_env: dict[str, str]) -> None:
-    """A policy can relax timings and forbid simulated results."""
+    """A policy can relax timings and the error count, and forbid simulated results."""
     policy = tmp_path / "policy.yaml"
     policy.write_text(yaml.safe_dump({"require": ["lint", "render"], "timings_within_budget": False,
                                       "allow_simulated": False}))
@@ -262,7 +262,9 @@ def test_gate_policy_file(timed: Path, tmp_path: Path, tool_env: dict[str, str])
     broken = [ln for ln in run.out.splitlines() if ln.startswith("gate: compliant:")]
     assert broken == ["gate: compliant: timing sc-001 (kwok, Kubernetes 1.35) was only simulated; the policy "
                       "allows no simulated results"]
-    policy.write_text(yaml.safe_dump({"require": ["lint", "render"], "timings_within_budget": False}))
+    assert "gate: 1 unwaived error findings, the policy allows 0 (first: compliant: fuzz-renders/fail" in run.out
+    policy.write_text(yaml.safe_dump({"require": ["lint", "render"], "timings_within_budget": False,
+                                      "max_errors": 1}))
     assert gate("--reports", timed, "--policy", policy, env=tool_env).code == 0
 
 
