@@ -69,8 +69,9 @@ def findings_section(charts: list[ChartResult]) -> str:
         by_rule[str(f.get("rule", ""))].append(f)
     totals: Counter[str] = Counter("waived" if f.get("waived") else str(f.get("severity"))
                                    for f in _all_findings(charts))
-    out = [f'<h2 id="findings">Findings by rule</h2><p><span class="fail" data-key="findings/errors">'
-           f'{totals["error"]}</span> errors, <span class="warn" data-key="findings/warnings">{totals["warning"]}'
+    err, warn = ("fail" if totals["error"] else "pass"), ("warn" if totals["warning"] else "pass")
+    out = [f'<h2 id="findings">Findings by rule</h2><p><span class="{err}" data-key="findings/errors">'
+           f'{totals["error"]}</span> errors, <span class="{warn}" data-key="findings/warnings">{totals["warning"]}'
            f'</span> warnings, <span data-key="findings/waived">{totals["waived"]}</span> waived '
            "(one per root cause: the same rule, check, object and path in several scenarios count once)</p>"]
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from junitparser import Error, Failure, JUnitXml, Properties, Property, Skipped, TestCase, TestSuite
 
-from conformance.options import TIERS
 from conformance.results import Case, ChartResult
 
 #: Properties every case carries (empty when the run cannot know them, e.g. `rule` on a cluster flow's setup).
@@ -58,7 +57,7 @@ def merged_junit(charts: list[ChartResult]) -> JUnitXml:
     """One suite per chart and tier, every case with the run's properties."""
     xml = JUnitXml("conformance")
     for chart in charts:
-        for tier in sorted(chart.tiers, key=_tier_order):
+        for tier in chart.tiers:  # in TIERS order (results.read_chart)
             run = run_properties(chart, tier)
             suite = TestSuite(f"{chart.name}.{tier}")
             for key, value in run.items():
@@ -68,10 +67,6 @@ def merged_junit(charts: list[ChartResult]) -> JUnitXml:
             xml.add_testsuite(suite)
     xml.update_statistics()
     return xml
-
-
-def _tier_order(tier: str) -> int:
-    return TIERS.index(tier) if tier in TIERS else len(TIERS)
 
 
 def write_merged_junit(root: Path, charts: list[ChartResult]) -> Path:

@@ -16,6 +16,7 @@ from typing import Any
 from junitparser import JUnitXml, JUnitXmlError, Properties, TestCase, TestSuite
 
 from conformance.errors import EnvError
+from conformance.options import TIERS
 
 #: Folders inside a reports folder that hold no chart's reports.
 NOT_CHARTS = frozenset({".cache", "fuzz", "logs", "kind-logs", "dumps"})
@@ -130,7 +131,8 @@ def _json(path: Path, default: Any) -> Any:
 
 def read_chart(folder: Path) -> ChartResult:
     """The reports of one chart's folder."""
-    tiers = {t.tier: t for t in map(read_junit, sorted(folder.glob("junit-*.xml")))}
+    found = {t.tier: t for t in map(read_junit, sorted(folder.glob("junit-*.xml")))}
+    tiers = {t: found[t] for t in sorted(found, key=lambda t: TIERS.index(t) if t in TIERS else len(TIERS))}
     findings = _json(folder / FINDINGS, {"findings": []})
     timings = _json(folder / TIMINGS, [])
     plan = _json(folder / PLAN, {})

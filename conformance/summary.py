@@ -103,5 +103,6 @@ def console(findings: list[dict[str, Any]], reports: Path) -> str:
     errors = sum(1 for f in groups if f.get("severity") == "error" and not f.get("waived"))
     warnings = sum(1 for f in groups if f.get("severity") == "warning" and not f.get("waived"))
     lines.append(f"conformance: {errors} errors, {warnings} warnings, {waived} waived (one per root cause, "
-                 f"{len(findings)} across scenarios); reports in {reports}/ (findings.json, junit-<tier>.xml)")
+                 f"{len(findings)} across scenarios); reports in {reports}/ (report.html, junit.xml, "
+                 "findings.json)")
     return "\n".join(lines)
