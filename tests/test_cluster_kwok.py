@@ -152,7 +152,8 @@ def test_kind_commands_and_config(tmp_path: Path) -> None:
     local = "floe-kind/node:v1.35.4"
     assert cluster.image == node_image() == (local if image_present(local) else "kindest/node:v1.35.4")
     versions = yaml.safe_load((REPO_ROOT / "kind" / "versions.yaml").read_text())
-    versions["versions"][0]["local_node_image"] = "floe-kind/never-built:v0"
+    for row in versions["versions"]:
+        row["local_node_image"] = "floe-kind/never-built:v0"
     (tmp_path / "versions.yaml").write_text(yaml.safe_dump(versions))
     assert node_image(path=tmp_path / "versions.yaml") == "kindest/node:v1.35.4"
     cmd = cluster.create_command()
