@@ -6,23 +6,23 @@ import argparse
 import contextlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from conformance import REPO_ROOT, __version__, gatecmd
-from conformance import sources as sources_mod
+from conformance import REPO_ROOT, __version__, gatecmd, many_charts
 from conformance.chart import Chart, load_chart
 from conformance.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ConformanceError, UsageError
 from conformance.flows.jobs import launchable_jobs
 from conformance.merged import write_merged
-from conformance.options import BY_NAME, OPTIONS, TIERS, Settings, resolve
+from conformance.options import OPTIONS, TIERS, Settings, resolve
 from conformance.profiles import PROFILES
 from conformance.results import FINDINGS, PLAN, TIMINGS
+from conformance.sources import ChartSource
 from conformance.summary import console, dedupe
 from conformance.timeouts import TIMEOUTS
 from conformance.tools import helm_version, tool_path
@@ -60,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
         kwargs: dict[str, object] = {"action": "append"} if o.multiple else {}
         check.add_argument(o.flag, dest=o.name, default=None, help=f"{o.help} [env {o.env}]", **kwargs)  # type: ignore[arg-type]
     check.add_argument("-n", "--workers", default="0", help="pytest-xdist workers (auto, or a number; 0 = none)")
+    check.add_argument("--jobs", type=int, default=1, help="charts checked at the same time (each its own pytest "
+                       "session with -n workers; its output is shown when it ends); default 1")
     check.add_argument("--pytest-arg", action="append", default=[], help="extra argument passed to pytest")
     rules = sub.add_parser("rules", help="list every rule with its ID, family, severity and doc")
     rules.add_argument("--profile", help=f"severities under this profile ({', '.join(PROFILES)}; default: the "
@@ -137,7 +139,7 @@ def cluster_provider(settings: Settings) -> ProviderChoice:
                           "kwok runs the real control plane with simulated nodes")
 
 
-def write_plan(settings: Settings, chart: Chart, source: sources_mod.ChartSource, tiers: list[str],
+def write_plan(settings: Settings, chart: Chart, source: ChartSource, tiers: list[str],
                left: dict[str, str]) -> None:
     """`plan.json`: what this check of a chart is about to run (the gate's `planned` tiers, the report's header)."""
     provider = cluster_provider(settings).kind if {"cluster", "e2e"} & set(tiers) else ""
@@ -152,12 +154,7 @@ def pytest_command(settings: Settings, tiers: list[str], args: argparse.Namespac
     cmd = [sys.executable, "-m", "pytest", "-c", str(SUITES / "pytest.ini"), "--rootdir", str(SUITES),
            "-q", "--no-header", "--tb=no", "-p", "no:cacheprovider", "--chart", str(settings.chart),
            "--reports", str(settings.reports), "--kube-version", settings.kube_version]
-    for o in OPTIONS:
-        value = getattr(args, o.name, None)
-        if o.name in ("chart", "reports", "kube_version") or value in (None, []):
-            continue
-        for v in value if isinstance(value, list) else [value]:
-            cmd += [BY_NAME[o.name].flag, str(v)]
+    cmd += many_charts.option_args(args, ("chart", "reports", "kube_version"))
     if str(args.workers) not in ("0", ""):
         cmd += ["-n", str(args.workers), "--dist", "loadgroup"]
     cmd += list(args.pytest_arg)
@@ -181,21 +178,26 @@ def check(args: argparse.Namespace) -> int:
     options = {o.name: getattr(args, o.name, None) for o in OPTIONS} | {"chart": None}
     base = resolve(options)
     root = base.reports
-    sources = sources_mod.expand(args.chart, args.chart_version, (root / ".cache" / "charts").resolve())
-    many = len(sources) > 1
-    if base.changed_since:
-        changed = [s for s in sources if sources_mod.changed(s.path, base.changed_since)]
-        for s in sources:
-            print(f"conformance: {s.given}: {'changed' if s in changed else 'unchanged'} since "
-                  f"{base.changed_since}{'' if s in changed else ' (not checked)'}")
-        sources = changed
+    sources, many = many_charts.select(args.chart, args.chart_version, base)
     if not sources:
         print(f"conformance: no chart changed since {base.changed_since}; nothing to check")
         return EXIT_OK
+    folders = many_charts.prepare(root, sources, many)
+    if many and args.jobs > 1:
+        codes = many_charts.check_parallel(sources, folders, args)
+    else:
+        codes = check_sequential(sources, folders, options, args, many)
+    try:
+        print(f"conformance: report: {write_merged(root)}")
+    except ConformanceError as exc:
+        print(f"conformance: no merged report: {exc}", file=sys.stderr)
+    return many_charts.worst(codes)
+
+
+def check_sequential(sources: list[ChartSource], folders: dict[ChartSource, Path], options: dict[str, Any],
+                     args: argparse.Namespace, many: bool) -> list[int]:
+    """Check the charts one after the other in this process; a usage error stops only its chart when many."""
     codes = []
-    folders = report_folders(root, sources) if many else {s: root for s in sources}
-    if many:
-        clear_stale_charts(root, set(folders.values()))
     for source in sources:
         options |= {"chart": str(source.path), "reports": str(folders[source])}
         try:
@@ -210,41 +212,10 @@ def check(args: argparse.Namespace) -> int:
         if many:
             with contextlib.suppress(ConformanceError):
                 write_merged(folders[source])
-    try:
-        print(f"conformance: report: {write_merged(root)}")
-    except ConformanceError as exc:
-        print(f"conformance: no merged report: {exc}", file=sys.stderr)
-    for wanted in (EXIT_INTERRUPTED, EXIT_USAGE, EXIT_FINDINGS):
-        if wanted in codes:
-            return wanted
-    return EXIT_OK
+    return codes
 
 
-def report_folders(root: Path, charts: list[sources_mod.ChartSource]) -> dict[sources_mod.ChartSource, Path]:
-    """`<root>/<chart folder name>` per chart (`-2`, `-3`... when two charts' folders share a name)."""
-    out: dict[sources_mod.ChartSource, Path] = {}
-    for c in charts:
-        folder, n = root / c.path.name, 1
-        while folder in out.values():
-            n += 1
-            folder = root / f"{c.path.name}-{n}"
-        out[c] = folder
-    return out
-
-
-def clear_stale_charts(root: Path, keep: set[Path]) -> None:
-    """Remove what an earlier run left that this one will not rewrite: chart report folders (those with our
-    plan.json) of other charts, and a single chart's reports written straight into `root`."""
-    if not root.is_dir():
-        return
-    for plan in root.glob(f"*/{PLAN}"):
-        if plan.parent not in keep:
-            shutil.rmtree(plan.parent)
-    for stale in [*root.glob("junit-*.xml"), root / PLAN]:
-        stale.unlink(missing_ok=True)
-
-
-def check_chart(source: sources_mod.ChartSource, settings: Settings, args: argparse.Namespace) -> int:
+def check_chart(source: ChartSource, settings: Settings, args: argparse.Namespace) -> int:
     """Check one chart: validate inputs, say which tiers run, run pytest, summarise."""
     chart = load_chart(source.path, list(settings.values))
     tiers, left = select_tiers(args.tier)

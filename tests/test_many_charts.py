@@ -45,9 +45,14 @@ def test_folder_of_two_charts_one_without_schema(tmp_path: Path, tool_env: dict[
     (reports / "old").mkdir(parents=True)  # an earlier run of another chart, and of one chart straight into reports/
     (reports / "old" / "plan.json").write_text("{}")
     (reports / "junit-render.xml").write_text("<testsuites/>")
-    run = cli("check", charts, "--tier", "lint", "--reports", reports, env=tool_env, cwd=REPO_ROOT)
+    run = cli("check", charts, "--tier", "lint", "--jobs", "2", "--reports", reports, env=tool_env, cwd=REPO_ROOT)
     assert run.code == 1, run.out + run.err
-    assert "conformance: chart bare 1.2.0" in run.out and "conformance: chart web 1.2.0" in run.out
+    # Both charts ran at once; each one's output is shown whole, in chart order.
+    lines = run.out.splitlines()
+    starts = [i for i, ln in enumerate(lines) if ln.startswith("conformance: chart ")]
+    assert [lines[i].split()[2] for i in starts] == ["bare", "web"]
+    assert any(ln.startswith("conformance: 1 errors") for ln in lines[starts[0]:starts[1]])
+    assert (reports / "web" / "console.log").read_text() in run.out
     assert not (reports / "old").exists() and not (reports / "junit-render.xml").exists()
     for name in ("bare", "web"):
         assert (reports / name / "junit-lint.xml").is_file() and (reports / name / "report.html").is_file()
