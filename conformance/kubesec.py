@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import tempfile
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -28,18 +31,22 @@ SCORED_KINDS = frozenset({"Pod", "Deployment", "StatefulSet", "DaemonSet", "Repl
 _REF = '"/api/_definitions.json#/'
 
 
-def standalone_schemas(kube_version: str, cache: Path) -> Path:
-    """Write standalone workload schemas for kubeconform into `cache` once; return the folder."""
+def standalone_schemas(kube_version: str, cache: Path, names: Iterable[str] = SCHEMA_FILES) -> Path:
+    """Write standalone schemas (kubeconform's file names; by default the workload kinds) into `cache` once;
+    return the folder."""
     version = schema_version_for(kube_version)
     if version is None:
         raise EnvError(f"--kube-version {kube_version}: no Kubernetes schemas for it; pass 1.25 or newer")
     out = cache / f"kubesec-schemas-{version}"
-    if (out / f"{SCHEMA_FILES[-1]}.json").is_file():
+    missing = [n for n in names if not (out / f"{n}.json").is_file()]
+    if not missing:
         return out
     root = resources.files("kubernetes_validate").joinpath(f"kubernetes-json-schema/v{version}-local-strict")
     defs = json.loads(root.joinpath("_definitions.json").read_text().replace(_REF, '"#/'))["$defs"]
     out.mkdir(parents=True, exist_ok=True)
-    for name in SCHEMA_FILES:
+    for name in missing:
+        if not root.joinpath(f"{name}.json").is_file():
+            continue
         schema = json.loads(root.joinpath(f"{name}.json").read_text().replace(_REF, '"#/'))
         schema["$defs"] = reachable_defs(schema, defs)
         write_json(out / f"{name}.json", schema)
@@ -85,6 +92,8 @@ def as_pod(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 Score = tuple[int, list[str]]
+#: The fewest documents worth a kubesec process of their own.
+BATCH = 16
 
 
 def _digest(doc: dict[str, Any], kube_version: str) -> str:
@@ -138,7 +147,13 @@ def score_objects(objects: list[dict[str, Any]], kube_version: str, cache: Path)
         else:
             missing[key] = doc
     if missing:
-        for key, score in zip(missing, scan(list(missing.values()), kube_version, cache), strict=True):
+        # kubesec compiles its schema once per document (~85 ms): a large batch is split over the CPUs.
+        docs_ = list(missing.values())
+        size = max(BATCH, -(-len(docs_) // (os.cpu_count() or 1)))
+        chunks = [docs_[i:i + size] for i in range(0, len(docs_), size)]
+        with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
+            scored = [s for part in pool.map(lambda c: scan(c, kube_version, cache), chunks) for s in part]
+        for key, score in zip(missing, scored, strict=True):
             known[key] = score
             write_json(folder / f"{key}.json", score)
     return [known[k] if k else None for k in keys]

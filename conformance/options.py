@@ -49,7 +49,9 @@ OPTIONS = (
     Option("provider", "auto", f"cluster provider for the cluster and e2e tiers: {', '.join(PROVIDERS)}"),
     Option("kubeconfig", None, "kubeconfig of an existing cluster (provider kubeconfig)"),
     Option("upgrade_from", None, "previous chart (directory or .tgz) for the upgrade flow"),
-    Option("fuzz_examples", 200, "fuzz examples per property"),
+    Option("fuzz_examples", 1000, "fuzz examples per property (at most: --fuzz-budget may stop a property sooner)"),
+    Option("fuzz_budget", 8, "seconds each fuzz property may spend generating examples (a found failure is still "
+           "shrunk): the four properties of floe-platform's fuzz tier stay under a minute"),
     Option("fuzz_seed", None, "fuzz seed (the ci profile fixes one)"),
     Option("fuzz_profile", "ci", f"fuzz profile: {', '.join(FUZZ_PROFILES)} (ci: derandomised, fixed seed)"),
     Option("fuzz_backend", "inprocess", "fuzz render backend: inprocess (tools/helmrender, the chart loaded once) "
@@ -78,6 +80,7 @@ class Settings:
     kubeconfig: str | None
     upgrade_from: str | None
     fuzz_examples: int
+    fuzz_budget: float
     fuzz_seed: int | None
     fuzz_profile: str
     fuzz_backend: str
@@ -124,6 +127,16 @@ def _int(value: Any, where: str, low: int) -> int:
     return number
 
 
+def _seconds(value: Any, where: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"{where}: {value!r} is not a number of seconds") from None
+    if not number > 0:
+        raise UsageError(f"{where}: {number:g} is not above 0; give the seconds each fuzz property may search")
+    return number
+
+
 def _choice(value: Any, where: str, choices: tuple[str, ...]) -> str:
     if str(value) not in choices:
         raise UsageError(f"{where}: {value!r} is not one of {', '.join(choices)}")
@@ -149,6 +162,7 @@ def resolve(cli: dict[str, Any]) -> Settings:
         kubeconfig=raw["kubeconfig"][0],
         upgrade_from=raw["upgrade_from"][0],
         fuzz_examples=_int(raw["fuzz_examples"][0], raw["fuzz_examples"][1], 1),
+        fuzz_budget=_seconds(raw["fuzz_budget"][0], raw["fuzz_budget"][1]),
         fuzz_seed=None if seed is None else _int(seed, seed_where, 0),
         fuzz_profile=_choice(raw["fuzz_profile"][0], raw["fuzz_profile"][1], FUZZ_PROFILES),
         fuzz_backend=_choice(raw["fuzz_backend"][0], raw["fuzz_backend"][1], ("inprocess", "cli")),

@@ -17,6 +17,8 @@ TOOLS = {
     "helmrender": "helmrender",
     "helm3": "helm3",
     "kubesec": "kubesec",
+    "kubeconform": "kubeconform",
+    "kube-score": "kube-score",
     "kind": "kind",
     "kwok": "kwok",
     "kwokctl": "kwok",

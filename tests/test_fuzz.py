@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from conformance.chart import load_chart
 from conformance.fuzz.mutations import mutations
 from conformance.fuzz.quoting import check_quoting
 from conformance.fuzz.replay import to_yaml
+from conformance.fuzz.runner import leaf_paths, without
 from conformance.fuzz.schema import first_error, generation_schema, inline_refs
 from conformance.fuzz.strategies import Example, valid_values
 from conformance.fuzz.target import make_target
@@ -29,10 +31,13 @@ CHARTS = REPO_ROOT / "fixtures" / "charts"
 SUITE = REPO_ROOT / "suites" / "fuzz" / "test_fuzz.py"
 
 
-def run_fuzz(chart: str, reports: Path, tests: str, examples: int, env: dict[str, str]) -> tuple[int, dict[str, Any]]:
-    """Run the fuzz suite (the ci profile) on a fixture chart; exit code and findings.json."""
+def run_fuzz(chart: str, reports: Path, tests: str, examples: int | None,
+             env: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    """Run the fuzz suite (the ci profile; default example count and budget unless `examples`) on a fixture
+    chart; exit code and findings.json."""
     args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(SUITE), "-k", tests,
-            "--chart", str(CHARTS / chart), "--reports", str(reports), "--fuzz-examples", str(examples)]
+            "--chart", str(CHARTS / chart), "--reports", str(reports)]
+    args += ["--fuzz-examples", str(examples)] if examples else []
     proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd=reports.parent, timeout=300,
                           check=False)
     findings = json.loads((reports / "findings.json").read_text())
@@ -43,11 +48,17 @@ def run_fuzz(chart: str, reports: Path, tests: str, examples: int, env: dict[str
     ("fuzz-privileged-sidecar", "test_conformant", "fuzz-conformant", {"debugSidecar": {"enabled": True}}),
     ("fuzz-div-zero", "test_renders", "fuzz-renders", {"shards": 0}),
     ("fuzz-fail-combo", "test_renders", "fuzz-renders", {"tls": {"enabled": True}, "service": {"type": "NodePort"}}),
+    # Three values at once: two flags on and a list the schema allows to be empty, which the chart indexes.
+    ("fuzz-empty-index", "test_renders", "fuzz-renders",
+     {"tls": {"enabled": True}, "metrics": {"enabled": True}, "hosts": []}),
 ])
 def test_planted_bug_found_and_shrunk(chart: str, test: str, rule: str, minimal: dict[str, Any], tmp_path: Path,
                                       tool_env: dict[str, str]) -> None:
-    """The planted bug is found, its values are exactly the trigger, and the replay file holds them."""
-    code, data = run_fuzz(chart, tmp_path / "reports", test, 800, tool_env)
+    """With the default settings, the planted bug is found in under a minute, its values are exactly the
+    trigger, and the replay file holds them."""
+    start = time.monotonic()
+    code, data = run_fuzz(chart, tmp_path / "reports", test, None, tool_env)
+    assert time.monotonic() - start < 60
     assert code == 1
     found = [f for f in data["findings"] if f["rule"] == rule and not f["waived"]]
     assert found, data
@@ -158,3 +169,56 @@ def test_quoting_check_warns_on_unquoted_strings(template_value: str, warned: bo
     assert [(f.rule, f.check, f.path, f.severity) for f in found] == (
         [("fuzz-quoting", "unquoted", "greeting", "warning")] if warned else [])
     assert all("| quote" in f.remediation for f in found)
+
+
+FLAGS_SCHEMA: dict[str, Any] = {
+    "type": "object", "additionalProperties": False,
+    "properties": {
+        "tls": {"type": "object", "properties": {"enabled": {"type": "boolean"}}},
+        "metrics": {"type": "object", "properties": {"enabled": {"type": "boolean"}}},
+        "hosts": {"type": "array", "maxItems": 3, "items": {"type": "string", "maxLength": 5}},
+        "shards": {"type": "integer", "minimum": 0, "maximum": 16},
+    },
+}
+FLAGS_DEFAULTS: dict[str, Any] = {"tls": {"enabled": False}, "metrics": {"enabled": False}, "hosts": ["a"],
+                                  "shards": 2}
+
+
+def test_strategies_reach_boundaries_and_flag_combinations() -> None:
+    """Among 300 examples: every flag on together, every flag off together, empty and full lists, and the
+    minimum and maximum of a bounded integer."""
+    seen: list[dict[str, Any]] = []
+
+    @seed(3)
+    @settings(max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(valid_values(FLAGS_SCHEMA, FLAGS_DEFAULTS))
+    def collect(example: Example) -> None:
+        seen.append(example.merged)
+
+    collect()
+    assert any(v["tls"]["enabled"] and v["metrics"]["enabled"] and v["hosts"] == [] for v in seen)
+    assert any(not v["tls"]["enabled"] and not v["metrics"]["enabled"] for v in seen)
+    assert {len(v["hosts"]) for v in seen} >= {0, 3}
+    assert {v["shards"] for v in seen} >= {0, 16}
+
+
+def test_minimise_drops_keys_the_failure_does_not_need() -> None:
+    """Leaf paths of values (lists are leaves) and removing one leaf prunes the maps it empties."""
+    values = {"a": {"b": 1, "c": {"d": [1]}}, "e": True}
+    assert leaf_paths(values) == [("a", "b"), ("a", "c", "d"), ("e",)]
+    assert without(values, ("a", "c", "d")) == {"a": {"b": 1}, "e": True}
+    assert without({"a": {"b": 1}}, ("a", "b")) == {}
+
+
+def test_budget_stops_the_search(tmp_path: Path, tool_env: dict[str, str]) -> None:
+    """--fuzz-budget caps a property's search: 100,000 examples asked for, one second allowed."""
+    args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(SUITE), "-k", "test_renders",
+            "--chart", str(CHARTS / "fuzz-compliant"), "--reports", str(tmp_path / "r"),
+            "--fuzz-examples", "100000", "--fuzz-budget", "1"]
+    start = time.monotonic()
+    proc = subprocess.run(args, capture_output=True, text=True, env=tool_env, cwd=tmp_path, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout
+    assert time.monotonic() - start < 30
+    junit = (tmp_path / "r" / "junit-fuzz.xml").read_text()
+    tried = int(junit.split('name="examples" value="')[1].split('"')[0])
+    assert 0 < tried < 100000

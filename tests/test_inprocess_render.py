@@ -19,7 +19,7 @@ from conformance.chart import Scenario, load_chart
 from conformance.fuzz.backend import render_cli
 from conformance.fuzz.strategies import Example, valid_values
 from conformance.render.helm_cli import render_files
-from conformance.render.inprocess import render_values
+from conformance.render.inprocess import engine, render_values
 from conformance.render.manifest import RenderResult
 from conformance.values import load_yaml_mapping, merge_values
 
@@ -113,7 +113,8 @@ def fuzzed(chart_dir: Path, count: int) -> list[Example]:
 
 
 FUZZED = [c for c in (REPO_ROOT / "charts" / "floe-platform", REPO_ROOT / "fixtures" / "charts" / "fuzz-compliant",
-                      REPO_ROOT / "fixtures" / "charts" / "fuzz-div-zero") if (c / "values.schema.json").is_file()]
+                      REPO_ROOT / "fixtures" / "charts" / "fuzz-div-zero",
+                      REPO_ROOT / "fixtures" / "charts" / "fuzz-empty-index") if (c / "values.schema.json").is_file()]
 
 
 @pytest.mark.parametrize("chart_dir", FUZZED, ids=[c.name for c in FUZZED])
@@ -135,3 +136,11 @@ def test_schema_errors_match() -> None:
     bad = {"replicaCount": 0, "unknown": 1}
     assert_same(render_cli(chart_dir, bad, KUBE), render_values(chart_dir, bad, KUBE), "schema error")
     assert render_values(chart_dir, bad, KUBE).error
+
+
+def test_engine_loads_the_chart_once() -> None:
+    """One engine process serves every render of a chart: it is started once, not per example."""
+    chart_dir = REPO_ROOT / "fixtures" / "charts" / "fuzz-empty-index"
+    for example in fuzzed(chart_dir, 8):
+        render_values(chart_dir, example.minimal, KUBE)
+    assert engine(chart_dir, KUBE).starts == 1

@@ -44,7 +44,7 @@ kube_ldflags="-X k8s.io/component-base/version.gitVersion=$k8s -X k8s.io/compone
   -X k8s.io/component-base/version.gitMinor=$k8s_minor -X k8s.io/component-base/version.gitTreeState=clean"
 h3kube=$(awk '$1 == "k8s.io/client-go" {print $2}' "$root/tools/helm3/go.mod" | cut -d. -f2)
 
-want=("$@"); [ ${#want[@]} -gt 0 ] || want=(helm4 helmrender helm3 kubesec kind kwok etcd kube pss actionlint)
+want=("$@"); [ ${#want[@]} -gt 0 ] || want=(helm4 helmrender helm3 kubesec kubeconform kube-score kind kwok etcd kube pss actionlint)
 # The Kind images' binaries (kind/images/build.sh asks for them): kube-node agnhost coredns pause
 for mod in "${want[@]}"; do
   case "$mod" in
@@ -64,6 +64,11 @@ for mod in "${want[@]}"; do
              kwok=sigs.k8s.io/kwok/cmd/kwok kwokctl=sigs.k8s.io/kwok/cmd/kwokctl ;;
     etcd) build etcd "" etcd=. ;;
     kubesec) build kubesec "" kubesec=github.com/controlplaneio/kubesec/v2 ;;
+    # The peer stack `make bench` times the render tier against: helm template + kubeconform + kube-score.
+    kubeconform) build kubeconform "-X main.version=$(pin kubeconform github.com/yannh/kubeconform)" \
+             kubeconform=github.com/yannh/kubeconform/cmd/kubeconform ;;
+    kube-score) build kube-score "-X main.version=$(pin kube-score github.com/zegl/kube-score)" \
+             kube-score=github.com/zegl/kube-score/cmd/kube-score ;;
     kube) build kube "$kube_ldflags" \
              kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager \
              kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler kubectl=k8s.io/kubernetes/cmd/kubectl ;;
@@ -75,6 +80,6 @@ for mod in "${want[@]}"; do
     pause) build pause "" pause=. ;;
     actionlint) build actionlint "-X github.com/rhysd/actionlint.version=$(pin actionlint github.com/rhysd/actionlint)" \
              actionlint=github.com/rhysd/actionlint/cmd/actionlint ;;
-    *) echo "tools/build.sh: unknown module '$mod' (one of: helm4 helmrender helm3 kubesec kind kwok etcd kube pss actionlint kube-node agnhost coredns pause)" >&2; exit 2 ;;
+    *) echo "tools/build.sh: unknown module '$mod' (one of: helm4 helmrender helm3 kubesec kubeconform kube-score kind kwok etcd kube pss actionlint kube-node agnhost coredns pause)" >&2; exit 2 ;;
   esac
 done

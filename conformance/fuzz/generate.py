@@ -14,6 +14,7 @@ import math
 from functools import lru_cache
 from typing import Any
 
+import jsonschema
 from hypothesis import strategies as st
 from hypothesis.internal.conjecture.data import ConjectureData
 from hypothesis.strategies import SearchStrategy
@@ -32,6 +33,12 @@ DENSITIES = tuple(KEYS_PER_OBJECT)
 #: Half the examples sparse, 3/8 half, 1/8 dense: dense examples of a large schema cost ~8x a sparse one.
 _WEIGHTED = ("sparse",) * 4 + ("half",) * 3 + ("dense",)
 DENSITY = st.shared(st.sampled_from(_WEIGHTED), key="conformance-fuzz-density")
+#: Feature flags, swarm-style (all on first, where hypothesis starts; the minimising pass drops the flags a
+#: failure does not need): half the examples set optional keys by the density's coin; a quarter switch every
+#: boolean of the values on (and draw every enum), a quarter switch them all off, so combinations of flags that
+#: only fail together (two flags on and an empty list) come up in one example out of a few dozen.
+FLAG_MODES = ("on", "coin", "off", "coin")
+FLAGS = st.shared(st.sampled_from(FLAG_MODES), key="conformance-fuzz-flags")
 
 
 @lru_cache(maxsize=4096)
@@ -76,16 +83,82 @@ def _included(density: str, optional: int) -> st.SearchStrategy[bool]:
     return Coin(percent_included(density, optional) / 100)
 
 
+#: Map keys people write (labels, annotations, env names, hosts): drawing keys from a `propertyNames` regex costs
+#: ~30 ms each, so the keys a map's `propertyNames` accepts are picked from these first.
+KEY_POOL = ("app", "team", "tier", "version", "a", "x-1", "example.com/owner", "app.kubernetes.io/part-of",
+            "KEY_1", "my.key", "z9")
+
+
+@lru_cache(maxsize=256)
+def key_names(rule_text: str) -> st.SearchStrategy[str]:
+    """Key names valid against a `propertyNames` schema: from KEY_POOL, or drawn from the schema if none fits."""
+    rule = {"type": "string", **json.loads(rule_text)}
+    check = jsonschema.validators.validator_for(rule, default=jsonschema.Draft7Validator)(rule)
+    pool = [k for k in KEY_POOL if check.is_valid(k)]
+    return st.sampled_from(pool) if pool else delegate(rule)
+
+
 def _map_entries(schema: Schema) -> st.SearchStrategy[dict[str, Any]]:
     """Extra keys of a map-like object (`additionalProperties` is a schema)."""
     extra = schema.get("additionalProperties")
     if not isinstance(extra, dict):
         return st.just({})
     rule = schema.get("propertyNames")
-    names = delegate({"type": "string", **rule}) if isinstance(rule, dict) else \
+    names = key_names(json.dumps(rule, sort_keys=True)) if isinstance(rule, dict) else \
         st.from_regex(r"[a-z][a-z0-9-]{0,11}", fullmatch=True)
     top = int(schema.get("maxProperties", MAX_PROPERTIES))
     return st.dictionaries(names, compile_schema(extra), max_size=max(0, min(top, MAX_PROPERTIES)))
+
+
+def has_flags(schema: Any) -> bool:
+    """True when a subschema is a boolean or enum feature flag, or a plain object (no combinators, which
+    hypothesis-jsonschema would draw whole) that holds one."""
+    if not isinstance(schema, dict):
+        return False
+    if schema.get("type") == "boolean" or "enum" in schema:
+        return True
+    props = schema.get("properties")
+    return _plain_object(schema) and isinstance(props, dict) and any(has_flags(v) for v in props.values())
+
+
+def _plain_object(schema: Schema) -> bool:
+    props = schema.get("properties") or {}
+    return _type(schema) == "object" and not DELEGATED & schema.keys() and \
+        all(k in props for k in schema.get("required", []))
+
+
+def _flag(schema: Schema, mode: str) -> st.SearchStrategy[Any]:
+    """A flag in an `on` or `off` example: a boolean forced, an enum drawn, an object as its flag skeleton."""
+    if schema.get("type") == "boolean":
+        return st.just(mode == "on")
+    if _plain_object(schema):
+        return _skeleton(json.dumps(schema, sort_keys=True), mode)
+    return compile_schema(schema)
+
+
+@lru_cache(maxsize=4096)
+def _skeleton(text: str, mode: str) -> st.SearchStrategy[Any]:
+    """An object's flags in an `on`/`off` example: every flag set, other optional keys rarely (sparse), so a
+    flag example stays small on a large chart."""
+    schema: Schema = json.loads(text)
+    props: dict[str, Any] = schema.get("properties") or {}
+    required = list(schema.get("required", []))
+    optional = [k for k in props if k not in required]
+    flags = {k: _flag(props[k], mode) for k in optional if has_flags(props[k])}
+    parts = {k: compile_schema(props[k]) for k in props}
+    chance = _included("sparse", len(optional))
+
+    @st.composite
+    def draw(data: st.DrawFn) -> dict[str, Any]:
+        out = {k: data(parts[k]) for k in required}
+        for k in optional:
+            if k in flags:
+                out[k] = data(flags[k])
+            elif data(chance):
+                out[k] = data(parts[k])
+        return out
+
+    return draw()
 
 
 def _object(schema: Schema) -> st.SearchStrategy[Any]:
@@ -96,13 +169,20 @@ def _object(schema: Schema) -> st.SearchStrategy[Any]:
     optional = [k for k in props if k not in required]
     parts = {k: compile_schema(props[k]) for k in props}
     include = {d: _included(d, len(optional)) for d in DENSITIES}
+    forced = {(k, mode): _flag(props[k], mode) for k in optional if has_flags(props[k]) for mode in ("on", "off")}
     extras = _map_entries(schema)
 
     @st.composite
     def draw(data: st.DrawFn) -> dict[str, Any]:
-        chance = include[data(DENSITY)]
+        density, mode = data(DENSITY), data(FLAGS)
+        # A combination of flags matters with the keys around it: flag examples are never sparse.
+        chance = include["half" if mode != "coin" and density == "sparse" else density]
         out = {k: data(parts[k]) for k in required}
-        out.update({k: data(parts[k]) for k in optional if data(chance)})
+        for k in optional:
+            if (k, mode) in forced:
+                out[k] = data(forced[k, mode])
+            elif data(chance):
+                out[k] = data(parts[k])
         for k, v in data(extras).items():
             out.setdefault(k, v)
         return out
@@ -115,9 +195,34 @@ def _array(schema: Schema) -> st.SearchStrategy[Any]:
     if not isinstance(items, dict) or "contains" in schema or "additionalItems" in schema:
         return delegate(schema)
     unique = bool(schema.get("uniqueItems"))
-    return st.lists(compile_schema(items), min_size=int(schema.get("minItems", 0)),
-                    max_size=int(schema.get("maxItems", 3)),
-                    unique_by=(lambda x: json.dumps(x, sort_keys=True)) if unique else None)
+    item = compile_schema(items)
+    low, high = int(schema.get("minItems", 0)), int(schema.get("maxItems", 3))
+    by = (lambda x: json.dumps(x, sort_keys=True)) if unique else None
+
+    @st.composite
+    def draw(data: st.DrawFn) -> list[Any]:
+        size = data(boundary_or_between(low, high))
+        return data(st.lists(item, min_size=size, max_size=size, unique_by=by))
+
+    return draw()
+
+
+def boundary_or_between(low: int, high: int) -> st.SearchStrategy[int]:
+    """An integer in [low, high], half the time one of the bounds (empty and full lists, minimum and
+    maximum numbers, zero when allowed), where off-by-one and divide-by-zero bugs live; shrinks to `low`."""
+    edges = sorted({low, high, *(v for v in (0, low + 1, high - 1) if low <= v <= high)})
+    return st.one_of(st.integers(low, high), st.sampled_from(edges))
+
+
+_NUMBER_KEYS = frozenset({"type", "minimum", "maximum", "description", "default", "title", "examples"})
+
+
+def _integer(schema: Schema) -> st.SearchStrategy[Any] | None:
+    """A plain bounded integer (bounds always set by `schema.bounded`), boundary-weighted."""
+    if set(schema) - _NUMBER_KEYS or not {"minimum", "maximum"} <= schema.keys():
+        return None
+    low, high = math.ceil(schema["minimum"]), math.floor(schema["maximum"])
+    return boundary_or_between(low, high) if low <= high else None
 
 
 #: Characters of free-text strings: what people type into a values file (letters, digits, spaces, `-_./@`).
@@ -145,6 +250,8 @@ def _compile(text: str) -> st.SearchStrategy[Any]:
         return _array(schema)
     if kind == "boolean" and len(set(schema) - {"type", "description", "default", "title"}) == 0:
         return st.booleans()
+    if kind == "integer" and (number := _integer(schema)) is not None:
+        return number
     return delegate(schema)
 
 

@@ -28,7 +28,8 @@ def fuzz_target(conformance_settings: Settings) -> Target:
 def report(request: pytest.FixtureRequest, target: Target, rule: str, outcome: Outcome) -> None:
     """Record the outcome's findings and fail with the minimal values and the replay command."""
     replay = str(outcome.replay or "")
-    record_findings(request, outcome.findings, rule=rule, chart=str(target.path), replay=replay)
+    record_findings(request, outcome.findings, rule=rule, chart=str(target.path), replay=replay,
+                    examples=str(outcome.examples))
     if outcome.blocking:
         lines = [f.line() for f in outcome.blocking[:10]]
         first = outcome.blocking[0]

@@ -1,6 +1,7 @@
 // Command helmrender loads a chart once and renders it for each line of values it reads, as `helm template`
-// would: same engine (helm.sh/helm/v4, the pin of tools/helm4), client-only install, revision 1, hooks and
-// `helm test` documents included, output text composed as `helm template` prints it.
+// would: the same steps as Helm's client-only install (dependencies, values and schema, kubeVersion check, the
+// template engine, the manifest sorter) from the same module (helm.sh/helm/v4, the pin of tools/helm4),
+// revision 1, hooks and `helm test` documents included, output text composed as `helm template` prints it.
 //
 // Usage: helmrender CHART_DIR --kube-version 1.35.0 [--release conformance] [--namespace conformance]
 //
@@ -11,22 +12,26 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
+	"path"
+	"sort"
 	"strings"
 
 	"helm.sh/helm/v4/pkg/action"
 	ci "helm.sh/helm/v4/pkg/chart"
 	"helm.sh/helm/v4/pkg/chart/common"
+	"helm.sh/helm/v4/pkg/chart/common/util"
 	"helm.sh/helm/v4/pkg/chart/loader"
 	chartv2 "helm.sh/helm/v4/pkg/chart/v2"
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
+	helmengine "helm.sh/helm/v4/pkg/engine"
 	release "helm.sh/helm/v4/pkg/release/v1"
+	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
 )
 
 type request struct {
@@ -50,6 +55,8 @@ type engine struct {
 	// reload: the chart (or a subchart) declares dependencies, which Helm enables, aliases and imports values
 	// for by mutating the loaded chart per render; such charts are loaded afresh for every render.
 	reload bool
+	sorted map[string]sortedFile
+	rank   map[string]int
 }
 
 func hasDependencies(c *chartv2.Chart) bool {
@@ -87,11 +94,51 @@ func (e *engine) load() (ci.Charter, error) {
 	return ch, nil
 }
 
+// sortedFile is what Helm's manifest sorter makes of one rendered template: its resources and its hooks.
+type sortedFile struct {
+	hooks     []*release.Hook
+	manifests []releaseutil.Manifest
+	err       error
+}
+
+// sortFile runs Helm's own manifest sorter on one template's output, memoised by path and text: the sorter
+// parses every document's YAML, and most templates render the same text for most values.
+func (e *engine) sortFile(name, content string) sortedFile {
+	key := name + "\x00" + content
+	if hit, ok := e.sorted[key]; ok {
+		return hit
+	}
+	if len(e.sorted) > 20000 {
+		e.sorted = map[string]sortedFile{}
+	}
+	hooks, manifests, err := releaseutil.SortManifests(map[string]string{name: content}, nil, releaseutil.InstallOrder)
+	e.sorted[key] = sortedFile{hooks, manifests, err}
+	return e.sorted[key]
+}
+
+// lessByKind is Helm's install order (release/v1/util.lessByKind): listed kinds by their rank, unknown kinds
+// last and alphabetically.
+func lessByKind(rank map[string]int, a, b string) bool {
+	first, aok := rank[a]
+	second, bok := rank[b]
+	switch {
+	case !aok && !bok:
+		return a < b
+	case !aok:
+		return false
+	case !bok:
+		return true
+	}
+	return first < second
+}
+
+// render does what `helm template` does (action.Install, client only, then the template command's output),
+// step for step, with the manifest sorter memoised per template.
 func (e *engine) render(values map[string]any, validate bool) (string, error) {
-	ch := e.chart
 	if e.loadErr != nil {
 		return "", e.loadErr
 	}
+	ch := e.chart
 	if e.reload {
 		fresh, err := e.load()
 		if err != nil {
@@ -99,33 +146,57 @@ func (e *engine) render(values map[string]any, validate bool) (string, error) {
 		}
 		ch = fresh
 	}
-	client := action.NewInstall(action.NewConfiguration(action.ConfigurationSetLogger(slog.DiscardHandler)))
-	client.DryRunStrategy = action.DryRunClient
-	client.ReleaseName = e.release
-	client.Namespace = e.namespace
-	client.Replace = true
-	client.KubeVersion = e.kube
-	client.SkipSchemaValidation = !validate
-	ri, err := client.RunWithContext(context.Background(), ch, values)
-	var rel *release.Release
-	switch r := ri.(type) {
-	case *release.Release:
-		rel = r
-	case release.Release:
-		rel = &r
+	chrt, ok := ch.(*chartv2.Chart)
+	if !ok {
+		return "", errors.New("invalid chart apiVersion")
 	}
+	if err := chartutil.ProcessDependencies(chrt, values); err != nil {
+		return "", fmt.Errorf("chart dependencies processing failed: %w", err)
+	}
+	caps := common.DefaultCapabilities.Copy()
+	caps.KubeVersion = *e.kube
+	options := common.ReleaseOptions{Name: e.release, Namespace: e.namespace, Revision: 1, IsInstall: true}
+	top, err := util.ToRenderValuesWithSchemaValidation(chrt, values, options, caps, !validate)
 	if err != nil {
-		if rel != nil {
-			return "", fmt.Errorf("%w\n\nUse --debug flag to render out invalid YAML", err)
-		}
 		return "", err
 	}
-	if rel == nil {
-		return "", errors.New("helm returned no release")
+	// From here on Helm has a release, so `helm template` adds its --debug hint to any error.
+	hint := func(err error) error { return fmt.Errorf("%w\n\nUse --debug flag to render out invalid YAML", err) }
+	if chrt.Metadata.KubeVersion != "" && !chartutil.IsCompatibleRange(chrt.Metadata.KubeVersion, caps.KubeVersion.String()) {
+		return "", hint(fmt.Errorf("chart requires kubeVersion: %s which is incompatible with Kubernetes %s",
+			chrt.Metadata.KubeVersion, caps.KubeVersion.Version))
+	}
+	files, err := helmengine.Engine{}.Render(chrt, top)
+	if err != nil {
+		return "", hint(err)
+	}
+	names := make([]string, 0, len(files))
+	for name, content := range files {
+		if strings.HasSuffix(name, "NOTES.txt") || strings.HasPrefix(path.Base(name), "_") || strings.TrimSpace(content) == "" {
+			continue
+		}
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var hooks []*release.Hook
+	var manifests []releaseutil.Manifest
+	for _, name := range names {
+		s := e.sortFile(name, files[name])
+		if s.err != nil {
+			return "", hint(s.err)
+		}
+		hooks = append(hooks, s.hooks...)
+		manifests = append(manifests, s.manifests...)
+	}
+	sort.SliceStable(manifests, func(i, j int) bool { return lessByKind(e.rank, manifests[i].Head.Kind, manifests[j].Head.Kind) })
+	sort.SliceStable(hooks, func(i, j int) bool { return lessByKind(e.rank, hooks[i].Kind, hooks[j].Kind) })
+	var body strings.Builder
+	for _, m := range manifests {
+		fmt.Fprintf(&body, "---\n# Source: %s\n%s\n", m.Name, m.Content)
 	}
 	var out strings.Builder
-	fmt.Fprintln(&out, strings.TrimSpace(rel.Manifest))
-	for _, h := range rel.Hooks {
+	fmt.Fprintln(&out, strings.TrimSpace(body.String()))
+	for _, h := range hooks {
 		fmt.Fprintf(&out, "---\n# Source: %s\n%s\n", h.Path, h.Manifest)
 	}
 	return out.String(), nil
@@ -170,7 +241,11 @@ func main() {
 		fmt.Fprintf(os.Stderr, "helmrender: invalid kube version '%s': %v\n", *kube, err)
 		os.Exit(2)
 	}
-	e := &engine{dir: os.Args[1], kube: kv, release: *name, namespace: *namespace}
+	e := &engine{dir: os.Args[1], kube: kv, release: *name, namespace: *namespace, sorted: map[string]sortedFile{},
+		rank: map[string]int{}}
+	for i, kind := range releaseutil.InstallOrder {
+		e.rank[kind] = i
+	}
 	e.chart, e.loadErr = e.load()
 	if c, ok := e.chart.(*chartv2.Chart); ok && hasDependencies(c) {
 		e.reload = true

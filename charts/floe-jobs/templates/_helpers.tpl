@@ -56,9 +56,9 @@ floe.dev/environment: {{ .ctx.Values.global.environment }}
 {{/* Pod-level securityContext (PSS restricted). */}}
 {{- define "floe-jobs.podSecurityContext" -}}
 runAsNonRoot: true
-runAsUser: {{ .Values.global.podSecurityContext.runAsUser }}
-runAsGroup: {{ .Values.global.podSecurityContext.runAsGroup }}
-fsGroup: {{ .Values.global.podSecurityContext.fsGroup }}
+runAsUser: {{ .Values.global.podSecurityContext.runAsUser | int64 }}
+runAsGroup: {{ .Values.global.podSecurityContext.runAsGroup | int64 }}
+fsGroup: {{ .Values.global.podSecurityContext.fsGroup | int64 }}
 seccompProfile:
   type: RuntimeDefault
 {{- end }}
@@ -68,8 +68,8 @@ seccompProfile:
 allowPrivilegeEscalation: false
 readOnlyRootFilesystem: true
 runAsNonRoot: true
-runAsUser: {{ .Values.global.podSecurityContext.runAsUser }}
-runAsGroup: {{ .Values.global.podSecurityContext.runAsGroup }}
+runAsUser: {{ .Values.global.podSecurityContext.runAsUser | int64 }}
+runAsGroup: {{ .Values.global.podSecurityContext.runAsGroup | int64 }}
 privileged: false
 capabilities:
   drop:

@@ -71,9 +71,9 @@ floe.dev/environment: {{ .ctx.Values.global.environment }}
 {{/* Pod-level securityContext (PSS restricted). */}}
 {{- define "floe-platform.podSecurityContext" -}}
 runAsNonRoot: true
-runAsUser: {{ .Values.global.podSecurityContext.runAsUser }}
-runAsGroup: {{ .Values.global.podSecurityContext.runAsGroup }}
-fsGroup: {{ .Values.global.podSecurityContext.fsGroup }}
+runAsUser: {{ .Values.global.podSecurityContext.runAsUser | int64 }}
+runAsGroup: {{ .Values.global.podSecurityContext.runAsGroup | int64 }}
+fsGroup: {{ .Values.global.podSecurityContext.fsGroup | int64 }}
 fsGroupChangePolicy: OnRootMismatch
 seccompProfile:
   type: RuntimeDefault
@@ -84,8 +84,8 @@ seccompProfile:
 allowPrivilegeEscalation: false
 readOnlyRootFilesystem: true
 runAsNonRoot: true
-runAsUser: {{ .Values.global.podSecurityContext.runAsUser }}
-runAsGroup: {{ .Values.global.podSecurityContext.runAsGroup }}
+runAsUser: {{ .Values.global.podSecurityContext.runAsUser | int64 }}
+runAsGroup: {{ .Values.global.podSecurityContext.runAsGroup | int64 }}
 privileged: false
 capabilities:
   drop:
