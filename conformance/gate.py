@@ -7,6 +7,7 @@ needs (lint, render, fuzz, cluster) present for every chart.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,13 +104,19 @@ def _required_lines(name: str, results: list[ChartResult], policy: dict[str, Any
     return out
 
 
+def _reason(message: str) -> str:
+    """A failure message without pytest's `assert not '...'` wrapping around the finding's own line."""
+    m = re.fullmatch(r"(?:E\s+)?assert not (['\"])(.*?)\1?", message.strip(), re.S)
+    return m.group(2) if m else message.strip()
+
+
 def _tier_lines(chart: ChartResult, policy: dict[str, Any]) -> list[str]:
     out = []
     if policy["tiers_pass"]:
         for tier, t in chart.tiers.items():
             bad = [c for c in t.cases if c.outcome in ("failed", "error")]
             if bad:
-                first = f"{bad[0].name}: {bad[0].message}".strip().rstrip(":")
+                first = f"{bad[0].name}: {_reason(bad[0].message)}".strip().rstrip(":")
                 out.append(f"{chart.name}: tier {tier} failed: {len(bad)} of {len(t.cases)} tests (first: "
                            f"{first[:200]})")
     return out
