@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,16 @@ def check(*args: str, reports: Path) -> tuple[subprocess.CompletedProcess[str], 
     return proc, json.loads(findings.read_text()) if findings.is_file() else {}
 
 
+def assert_real_kind_run(reports: Path) -> None:
+    """Every case of the merged junit.xml ran on Kind (`provider=kind`), and nothing was simulated."""
+    cases = list(ET.parse(reports / "junit.xml").getroot().iter("testcase"))  # noqa: S314 - our own report
+    assert cases, "junit.xml has no test cases"
+    for case in cases:
+        props = {p.get("name"): p.get("value") for p in case.iter("property")}
+        assert props.get("provider") == "kind", (case.get("name"), props)
+    assert "simulated" not in (reports / "junit.xml").read_text().lower()
+
+
 def messages(findings: dict[str, object], rule: str) -> list[str]:
     """The messages of the blocking findings of one rule."""
     items = findings.get("findings", [])
@@ -61,6 +72,7 @@ def test_compliant_chart_passes_on_kind(tmp_path: Path) -> None:
     assert "cluster provider kind" in proc.stdout
     junit = (tmp_path / "junit-cluster.xml").read_text()
     assert "test_helm_test_hooks" in junit and "<failure" not in junit
+    assert_real_kind_run(tmp_path)
 
 
 def test_floe_jobs_runs_dbt_against_postgresql_on_kind(tmp_path: Path) -> None:
@@ -71,6 +83,7 @@ def test_floe_jobs_runs_dbt_against_postgresql_on_kind(tmp_path: Path) -> None:
     assert logs, "no Job logs kept"
     assert any("Completed successfully" in p.read_text() for p in logs)
     assert "verified" in (tmp_path / "junit-e2e.xml").read_text()
+    assert_real_kind_run(tmp_path)
 
 
 def test_readiness_probe_that_never_passes_fails_on_kind(tmp_path: Path) -> None:
