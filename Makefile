@@ -21,7 +21,7 @@ $(BIN)/conformance: pyproject.toml
 
 venv: $(BIN)/conformance ## Create .venv with the project, its CLI and dev tools
 
-tools: ## Build the pinned helm, helm3, kubesec, kind, kwok, etcd and Kubernetes binaries into .tools/bin; fetch PSA test data
+tools: ## Build the pinned helm, helmrender, helm3, kubesec, kubeconform, kube-score, kind, kwok, etcd and Kubernetes binaries into .tools/bin; fetch PSA test data
 	tools/build.sh
 
 kind-images: ## Kind node image + workload images into the local Docker engine, offline (starts dockerd if needed)
@@ -53,9 +53,10 @@ pss-parity: venv ## Our PSS rules against every upstream pod-security-admission 
 	tools/build.sh pss
 	$(BIN)/python tests/test_pss_parity.py
 
-bench: venv tools ## Render throughput (in-process vs helm CLI) and SC-010 (floe helm generate time)
-	$(BIN)/python bench/render_bench.py
+bench: venv tools ## SC-010 (floe helm generate time), render tier vs peer stack, render throughput (engine vs helm CLI)
+	tools/build.sh helmrender kubeconform kube-score
 	$(BIN)/python bench/generate_bench.py
+	$(BIN)/python bench/render_bench.py
 
 docs: venv ## Regenerate the charts' README values tables
 	for c in $(CHARTS); do $(BIN)/conformance docs $$c; done

@@ -1,11 +1,27 @@
-"""Render throughput of the in-process backend against the helm CLI on floe-platform with fuzzed values,
-and the time of 1,000 full fuzz examples (generate, render, check). Last line:
-`render throughput: in-process N/s, helm CLI M/s, ratio R`."""
+"""Render benchmarks on floe-platform, equal work on both sides:
+
+1. The render tier (`conformance check --tier render`, fresh reports folder) against the peer stack platform
+   engineers use for the same job on the same scenarios (`helm template` per scenario, then kubeconform
+   -strict and kube-score on its output, all pinned in tools/), alternating over --runs runs; medians.
+2. 1,000 full fuzz examples (generate, render, every rule but kubesec).
+3. Render throughput of the persistent engine (tools/helmrender) against `helm template` per example: the same
+   fuzzed values through the same path (jsonschema validates, Helm renders without its own schema check, the
+   same parser reads the output), after a warm-up.
+
+Last two lines: `render tier: conformance N s, peer stack M s, ratio R` (R = conformance / peer; at most 1 is
+no slower) and `render throughput: in-process N/s, helm CLI M/s, ratio R`.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,14 +30,18 @@ from hypothesis import HealthCheck, given, seed, settings
 
 from conformance import REPO_ROOT
 from conformance.cases import chart_for
-from conformance.fuzz.backend import render_cli
 from conformance.fuzz.profiles import CI_SEED
 from conformance.fuzz.properties import check_conformant, check_renders
 from conformance.fuzz.schema import first_error
 from conformance.fuzz.strategies import Example, valid_values
 from conformance.fuzz.target import make_target
+from conformance.kubesec import standalone_schemas
 from conformance.options import resolve
-from conformance.render.inprocess import render_map
+from conformance.render.helm_cli import render, template_args
+from conformance.render.inprocess import engine
+from conformance.render.manifest import RenderResult, result_from_output
+from conformance.timeouts import TIMEOUTS
+from conformance.tools import tool_path
 from conformance.values import Values
 
 CHART = REPO_ROOT / "charts" / "floe-platform"
@@ -43,17 +63,35 @@ def examples(chart: Path, count: int) -> list[Example]:
     return out[:count]
 
 
-def rate(render: Callable[[Values], object], values: list[Values]) -> float:
-    """Renders per second over the values."""
+def render_engine(chart: Path, values: Values) -> RenderResult:
+    """The persistent engine, Helm's schema check off (jsonschema validated the values)."""
+    answer = engine(chart, KUBE).ask(values, False, TIMEOUTS.fuzz_example)
+    return RenderResult(error=str(answer["error"])) if answer.get("error") else \
+        result_from_output(str(answer.get("manifest", "")))
+
+
+def render_cli(chart: Path, values: Values) -> RenderResult:
+    """`helm template --skip-schema-validation --values -` (jsonschema validated the values)."""
+    args = [tool_path("helm"), *template_args(chart, (Path("-"),), KUBE), "--skip-schema-validation"]
+    proc = subprocess.run(args, input=json.dumps(values), capture_output=True, text=True,
+                          timeout=TIMEOUTS.helm_template, check=False)
+    return RenderResult(error=proc.stderr) if proc.returncode else result_from_output(proc.stdout)
+
+
+def rate(render: Callable[[Path, Values], RenderResult], chart: Path, schema: dict[str, object],
+         values: list[Example], warmup: int) -> float:
+    """Renders per second over the examples (merged values validated by jsonschema first, then the override
+    rendered and parsed), after `warmup` untimed renders. Every render must succeed."""
+    for e in values[:warmup]:
+        render(chart, e.minimal)
     start = time.perf_counter()
-    for v in values:
-        render(v)
+    for e in values:
+        if first_error(schema, e.merged):
+            raise SystemExit(f"bench: generated values are not schema-valid: {e.minimal}")
+        result = render(chart, e.minimal)
+        if not result.ok:
+            raise SystemExit(f"bench: render failed: {result.error[:300]}")
     return len(values) / (time.perf_counter() - start)
-
-
-def cli_text(chart: Path, values: Values) -> None:
-    """One `helm template` run (the output text, like `render_map`, parsed by neither)."""
-    render_cli(chart, values, KUBE)
 
 
 def full_examples(chart: Path, count: int, reports: Path) -> float:
@@ -74,31 +112,83 @@ def full_examples(chart: Path, count: int, reports: Path) -> float:
     return time.perf_counter() - start
 
 
+def conformance_render_tier(chart: Path, workers: str) -> float:
+    """Seconds of `conformance check CHART --tier render` on a fresh reports folder."""
+    reports = Path(tempfile.mkdtemp(prefix="bench-render-"))
+    try:
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "conformance.cli", "check", str(chart), "--tier", "render",
+                               "--reports", str(reports), "-n", workers], capture_output=True, text=True,
+                              check=False)
+        seconds = time.perf_counter() - start
+    finally:
+        shutil.rmtree(reports, ignore_errors=True)
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"conformance check failed (exit {proc.returncode}): {proc.stderr[-500:]}")
+    return seconds
+
+
+def schema_names(chart: Path) -> set[str]:
+    """kubeconform's schema file names (kind, group, version) of every object the chart renders in any scenario."""
+    loaded = chart_for(chart.resolve(), ())
+    out = set()
+    for sc in loaded.scenarios:
+        for m in render(loaded, sc, KUBE).manifests:
+            group, _, version = str(m.obj.get("apiVersion", "")).rpartition("/")
+            out.add("-".join(p for p in (m.kind.lower(), group.split(".")[0], version) if p))
+    return out
+
+
+def peer_stack(chart: Path, schemas: Path) -> float:
+    """Seconds of the peer stack on every scenario: `helm template`, then kubeconform -strict and kube-score."""
+    loaded = chart_for(chart.resolve(), ())
+    location = str(schemas) + "/{{ .ResourceKind }}{{ .KindSuffix }}.json"
+    start = time.perf_counter()
+    for sc in loaded.scenarios:
+        rendered = subprocess.run([tool_path("helm"), *template_args(chart, sc.files, KUBE)], capture_output=True,
+                                  text=True, check=True).stdout
+        subprocess.run([tool_path("kubeconform"), "-strict", "-summary", "-schema-location", location, "-"],
+                       input=rendered, capture_output=True, text=True, check=False)
+        subprocess.run([tool_path("kube-score"), "score", "-"], input=rendered, capture_output=True, text=True,
+                       check=False)
+    return time.perf_counter() - start
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and print the figures, the throughput line last."""
-    parser = argparse.ArgumentParser(description=__doc__)
+    """Run the benchmarks and print the figures, the two summary lines last."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chart", type=Path, default=CHART)
-    parser.add_argument("--examples", type=int, default=200, help="fuzzed values rendered in process")
-    parser.add_argument("--cli-examples", type=int, default=40, help="of those, rendered with the helm CLI")
+    parser.add_argument("--examples", type=int, default=200, help="fuzzed values rendered by each backend")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed renders per backend first")
     parser.add_argument("--full", type=int, default=1000, help="full fuzz examples to time (0 skips)")
+    parser.add_argument("--runs", type=int, default=3, help="alternating render tier / peer stack runs (0 skips)")
+    parser.add_argument("--workers", default="2", help="xdist workers of the render tier run")
     parser.add_argument("--reports", type=Path, default=Path("reports/bench"))
     args = parser.parse_args(argv)
-    chart, schema = args.chart.resolve(), chart_for(args.chart.resolve(), ()).schema or {}
-    start = time.perf_counter()
-    values = [e.minimal for e in examples(chart, args.examples)]
-    print(f"generated {len(values)} schema-valid values in {time.perf_counter() - start:.1f}s")
-    render_map(chart, {}, KUBE)  # load and warm
-    render_map(chart, {}, KUBE, validate=False)
-    validated = rate(lambda v: render_map(chart, v, KUBE), values)
-    fuzz_path = rate(lambda v: (first_error(schema, v), render_map(chart, v, KUBE, validate=False)), values)
-    cli = rate(lambda v: cli_text(chart, v), values[: args.cli_examples])
-    print(f"in-process, Helm validates the schema: {validated:.0f}/s")
-    print(f"in-process, fuzzer path (jsonschema validates, Helm renders): {fuzz_path:.0f}/s")
-    print(f"helm CLI (helm template per example): {cli:.1f}/s over {min(len(values), args.cli_examples)} values")
+    chart = args.chart.resolve()
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)")
+    tier = peer = 0.0
+    if args.runs:
+        schemas = standalone_schemas(KUBE, args.reports.resolve() / ".cache", schema_names(chart))
+        tiers, peers = [], []
+        for i in range(args.runs):
+            tiers.append(conformance_render_tier(chart, args.workers))
+            peers.append(peer_stack(chart, schemas))
+            print(f"run {i + 1}: render tier {tiers[-1]:.1f}s, peer stack {peers[-1]:.1f}s")
+        tier, peer = statistics.median(tiers), statistics.median(peers)
     if args.full:
         seconds = full_examples(chart, args.full, args.reports)
         print(f"{args.full} full fuzz examples (generate + render + every rule but kubesec): {seconds:.1f}s")
-    print(f"render throughput: in-process {fuzz_path:.0f}/s, helm CLI {cli:.1f}/s, ratio {fuzz_path / cli:.1f}")
+    schema = chart_for(chart, ()).schema or {}
+    start = time.perf_counter()
+    values = examples(chart, args.examples)
+    print(f"generated {len(values)} schema-valid values in {time.perf_counter() - start:.1f}s")
+    fast = rate(render_engine, chart, schema, values, args.warmup)
+    cli = rate(render_cli, chart, schema, values, args.warmup)
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if args.runs:
+        print(f"render tier: conformance {tier:.1f} s, peer stack {peer:.1f} s, ratio {tier / peer:.2f}")
+    print(f"render throughput: in-process {fast:.0f}/s, helm CLI {cli:.1f}/s, ratio {fast / cli:.1f}")
     return 0
 
 
