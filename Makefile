@@ -7,6 +7,10 @@ CHARTS := charts/floe-platform charts/floe-jobs
 TIERS ?= all
 REPORTS ?= reports
 WORKERS ?= 0
+# The main job's cluster provider. kwok everywhere by default: floe-platform's upstream images (Dagster,
+# Polaris, OTel) cannot be pulled on machines without a registry, and `make kind-conformance` runs the charts
+# that can on real Kind. PROVIDER=auto uses Kind where its node image is built.
+PROVIDER ?= kwok
 
 .PHONY: help venv tools kind-images kind-conformance kind-test conformance test lint bench docs check-docs clean pss-parity
 
@@ -37,7 +41,7 @@ kind-test: venv tools kind-images ## Real-Kind tests: compliant and floe-jobs pa
 	$(BIN)/python -m pytest kind/tests
 
 conformance: venv tools ## Run the conformance tiers ($(TIERS)) on the bundled charts, then the release gate
-	@rc=0; $(BIN)/conformance check $(CHARTS) --tier $(TIERS) --reports $(REPORTS) -n $(WORKERS) || rc=$$?; \
+	@rc=0; $(BIN)/conformance check $(CHARTS) --tier $(TIERS) --provider $(PROVIDER) --reports $(REPORTS) -n $(WORKERS) || rc=$$?; \
 	gate=0; $(BIN)/conformance gate --reports $(REPORTS) --require planned || gate=$$?; \
 	echo "conformance: HTML report: $(REPORTS)/report.html"; \
 	case $$rc in 0|1) exit $$gate ;; *) exit $$rc ;; esac

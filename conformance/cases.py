@@ -15,10 +15,11 @@ from conformance.plan import Plan
 from conformance.render.manifest import Manifest
 from conformance.report import Finding
 from conformance.rules import Context, Rule, all_rules
+from conformance.rules.immutable import VARIANT, ref
 from conformance.rules.lint import chart_document
 from conformance.waivers import Waiver, find, parse
 
-RENDER_FAMILIES = ("pss", "labels", "schema", "hygiene", "networking", "availability", "api")
+RENDER_FAMILIES = ("pss", "labels", "schema", "hygiene", "networking", "availability", "api", "upgrade")
 
 
 @dataclass(frozen=True)
@@ -113,12 +114,14 @@ def lint_cases(settings: Settings, plan: Plan) -> list[Case]:
 def cases_for_manifests(
     manifests: list[Manifest], scenario: str, settings: Settings, waivers: tuple[Waiver, ...] = (),
     tier: str = "render", values: dict[str, Any] | None = None, families: tuple[str, ...] = RENDER_FAMILIES,
-    kubesec: dict[str, tuple[int, list[str]]] | None = None,
+    kubesec: dict[str, tuple[int, list[str]]] | None = None, variant: list[Manifest] | None = None,
 ) -> list[Case]:
-    """Every applicable render rule on every object of one render (`kubesec`: the plan's scores of the render)."""
+    """Every applicable render rule on every object of one render (`kubesec`: the plan's scores of the render;
+    `variant`: the same scenario rendered from the chart's next release, for the immutable-fields rule)."""
     objects = tuple(m.obj for m in manifests)
     extras: dict[str, Any] = {"kubesec": kubesec or {}} if "hygiene" in families else {}
     extras["crds"] = load_crds(settings.crds)
+    extras[VARIANT] = {ref(m.obj): m.obj for m in variant or []}
     ctx = Context(settings.kube_version, objects, extras)
     rules = [r for r in profile_rules(settings) if r.family in families]
     return [Case(tier, scenario, r, m, ctx, waivers, values) for m in manifests for r in rules if r.applies_to(m.obj)]
@@ -135,5 +138,6 @@ def render_cases(settings: Settings, plan: Plan) -> list[Case | RenderFailure]:
         if not result.ok:
             out.append(RenderFailure(sc.name, result.error, tuple(str(f) for f in sc.files)))
             continue
-        out.extend(cases_for_manifests(result.manifests, sc.name, settings, waivers, kubesec=planned.kubesec))
+        out.extend(cases_for_manifests(result.manifests, sc.name, settings, waivers, kubesec=planned.kubesec,
+                                       variant=planned.variant.manifests if planned.variant.ok else None))
     return out

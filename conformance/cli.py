@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -108,41 +107,36 @@ def preflight(chart: Chart, settings: Settings, tiers: list[str], left: dict[str
     if "e2e" in tiers and not launchable_jobs(chart, settings.kube_version_full):
         left["e2e"] = "the chart renders no Job or CronJob, so there is no job launch (SC-002) to time"
         tiers = [t for t in tiers if t != "e2e"]
-    if {"cluster", "e2e"} & set(tiers):
-        provider = cluster_provider(settings)
-        for tool in PROVIDER_TOOLS[provider.kind]:
-            tool_path(tool)
-        print(f"conformance: cluster provider {provider.kind}: {provider.why}")
     return tiers
 
 
-@dataclass(frozen=True)
-class ProviderChoice:
-    """Which cluster provider `auto` resolves to, and why."""
+def announce_cluster(chart: Chart, settings: Settings, tiers: list[str]) -> str:
+    """Resolve the provider once (the fixtures get the resolved name), check its tools and say it up front,
+    with what it only simulates; for the cluster tier, the previous release and the scenarios installed."""
+    from conformance.cluster.provider import resolve_provider  # noqa: PLC0415 (only for cluster tiers)
+    from conformance.clusterfixtures import cluster_scenarios  # noqa: PLC0415
+    from conformance.flows.previous import resolve_previous  # noqa: PLC0415
 
-    kind: str
-    why: str
-
-
-def cluster_provider(settings: Settings) -> ProviderChoice:
-    """Resolve the provider the way the cluster fixtures will, to check its tools and say it up front."""
-    from conformance.cluster.kind import node_image  # noqa: PLC0415
-    from conformance.cluster.provider import kind_usable  # noqa: PLC0415 (only for cluster tiers)
-
-    if settings.provider != "auto":
-        return ProviderChoice(settings.provider, "chosen with --provider")
-    if settings.kubeconfig or os.environ.get("KUBECONFIG"):
-        return ProviderChoice("kubeconfig", "a kubeconfig was given")
-    if kind_usable(node_image()):
-        return ProviderChoice("kind", "docker runs and the Kind node image is present")
-    return ProviderChoice("kwok", "no kubeconfig given and no Kind node image here (kind needs one); "
-                          "kwok runs the real control plane with simulated nodes")
+    choice = resolve_provider(settings.provider, settings.kubeconfig, settings.kube_context)
+    for tool in PROVIDER_TOOLS[choice.name]:
+        tool_path(tool)
+    print(f"conformance: cluster provider {choice.name}: {choice.why}")
+    if choice.simulated:
+        print(f"conformance: simulated on {choice.name}: {choice.simulated}; those results are marked "
+              "simulated=true, not plain passes")
+    if "cluster" in tiers:
+        previous = resolve_previous(chart, settings.upgrade_from, settings.reports / ".cache" / "previous")
+        print(f"conformance: upgrade from {chart.name} {previous.version}: {previous.how}"
+              + (f" [{previous.breaking}: a failed upgrade is a warning]" if previous.breaking else ""))
+        names = [sc.name for sc in cluster_scenarios(chart)]
+        print(f"conformance: cluster scenarios ({len(names)}), each in its own namespace: {', '.join(names)}")
+    return choice.name
 
 
 def write_plan(settings: Settings, chart: Chart, source: ChartSource, tiers: list[str],
-               left: dict[str, str]) -> None:
-    """`plan.json`: what this check of a chart is about to run (the gate's `planned` tiers, the report's header)."""
-    provider = cluster_provider(settings).kind if {"cluster", "e2e"} & set(tiers) else ""
+               left: dict[str, str], provider: str) -> None:
+    """`plan.json`: what this check of a chart is about to run (the gate's `planned` tiers, the report's header);
+    `provider` is the resolved cluster provider ('' without cluster tiers)."""
     plan = {"name": chart.name, "version": chart.version, "chart": str(chart.path), "given": source.given,
             "tiers": tiers, "left_out": left, "kube_version": settings.kube_version, "helm_version": helm_version(),
             "provider": provider, "profile": settings.profile, "changed_since": settings.changed_since or ""}
@@ -223,6 +217,9 @@ def check_chart(source: ChartSource, settings: Settings, args: argparse.Namespac
     print(f"conformance: chart {chart.name} {chart.version} ({shown}), Kubernetes {settings.kube_version}, "
           f"{len(chart.scenarios)} values scenarios, profile {settings.profile}")
     tiers = preflight(chart, settings, tiers, left)
+    provider = announce_cluster(chart, settings, tiers) if {"cluster", "e2e"} & set(tiers) else ""
+    if provider:
+        args.provider = provider  # the fixtures build exactly the provider announced
     print(f"conformance: tiers run: {', '.join(tiers) or 'none'}")
     for tier, why in left.items():
         print(f"conformance: tier {tier} left out: {why}")
@@ -233,7 +230,7 @@ def check_chart(source: ChartSource, settings: Settings, args: argparse.Namespac
         stale.unlink(missing_ok=True)
     for stale in settings.reports.glob("junit-*.xml"):
         stale.unlink()
-    write_plan(settings, chart, source, tiers, left)
+    write_plan(settings, chart, source, tiers, left, provider)
     sys.stdout.flush()
     proc = subprocess.Popen(pytest_command(settings, tiers, args))
     try:

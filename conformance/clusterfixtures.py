@@ -1,8 +1,14 @@
-"""Fixtures for the cluster and e2e tiers: one cluster per session, a PSS-enforcing namespace per release."""
+"""Fixtures for the cluster and e2e tiers: one cluster per session, a PSS-enforcing namespace per release.
+
+The provider comes from the one resolver (`resolve_provider`), so the provider the CLI announced is the one
+that runs. Every cluster and e2e test carries `provider` and `kube_version` properties; a test marked
+`simulated` whose provider only simulates what it rests on (kwok) gets `simulated=true` and the reason.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import secrets
 import time
 from collections.abc import Iterator
@@ -13,19 +19,41 @@ import pytest
 
 from conformance.cases import chart_for, chart_of
 from conformance.chart import Chart, Scenario
-from conformance.cluster import Cluster, KindCluster, KwokCluster, WaitTimeout, provider_for, wait_for
+from conformance.cluster import Cluster, KindCluster, KubectlError, KwokCluster, WaitTimeout, wait_for
 from conformance.cluster.kind import workload_images
 from conformance.cluster.kindplan import KindPlan, plan_for
+from conformance.cluster.provider import ProviderChoice, cluster_for, resolve_provider
+from conformance.cluster.watch import Blocked, NamespaceWatch, State
 from conformance.flows import storage
 from conformance.flows.helm_release import FlowError, HelmRelease, Step
-from conformance.flows.inspect import dump, failing_readiness, pending_workloads, warning_events
+from conformance.flows.inspect import dump, generations, pending, readiness_failures
 from conformance.flows.jobs import launchable_jobs
-from conformance.options import Settings
+from conformance.options import BUDGETS, BY_NAME, Settings
+from conformance.plugin import record_timing
 from conformance.render.helm_cli import RELEASE
 from conformance.timeouts import TIMEOUTS
+from conformance.timing import Timing
 
 #: Namespaces the harness creates enforce this Pod Security level, so admission rejects what PSS forbids.
 PSS_LEVEL = "restricted"
+
+
+@dataclass
+class ClusterRun:
+    """The session's cluster and how it was obtained: provider choice, server version, creation time."""
+
+    choice: ProviderChoice
+    cluster: Cluster
+    kube_version: str
+    settings: Settings
+    #: seconds from creation start to a serving API server (None for an existing cluster)
+    start_seconds: float | None
+
+    def timing(self, timing_id: str, seconds: float, chart: Chart, scenario: str, simulated: bool,
+               detail: str = "") -> Timing:
+        """A timing row with this run's provenance and the configured budget."""
+        return Timing(timing_id, round(seconds, 3), self.settings.budget(timing_id), self.choice.name,
+                      self.kube_version, chart.name, scenario, simulated and bool(self.choice.simulated), detail)
 
 
 @dataclass
@@ -40,33 +68,70 @@ class Installed:
     error: FlowError | None
     cluster: Cluster
     dump_dir: Path
+    watch: NamespaceWatch
     #: the values files installed: the scenario's, then the chart's Kind values on Kind
     files: tuple[Path, ...] = ()
     plan: KindPlan = field(default_factory=KindPlan)
 
     def dump(self) -> Path:
-        """Write the namespace's events and objects for a failed check."""
+        """Write the namespace's events, objects and every container's logs for a failed check."""
         return dump(self.cluster, self.release.namespace, self.dump_dir)
+
+    def wait_ready(self, timeout: float, describe: str) -> None:
+        """Wait until the release is ready (see `wait_release`)."""
+        wait_release(self.watch, self.release, self.cluster, timeout, describe)
+
+
+def server_version(cluster: Cluster) -> str:
+    """The API server's gitVersion (e.g. v1.35.4)."""
+    data = json.loads(cluster.kubectl("version", "--output", "json"))
+    return str((data.get("serverVersion") or {}).get("gitVersion", "unknown"))
 
 
 @pytest.fixture(scope="session")
-def cluster(conformance_settings: Settings, request: pytest.FixtureRequest) -> Iterator[Cluster]:
-    """The session's cluster from the chosen provider; deleted at the end, on failure and on interrupt.
+def cluster_run(conformance_settings: Settings, request: pytest.FixtureRequest) -> Iterator[ClusterRun]:
+    """The session's cluster from the resolved provider; deleted at the end, on failure and on interrupt.
 
     On Kind the workload images of kind/versions.yaml are loaded into the node, and the nodes' logs are
-    exported to `<reports>/kind-logs/` when creation or any test failed.
+    exported to `<reports>/kind-logs/` when creation or any test failed. An existing cluster (provider
+    kubeconfig) is only used, never deleted.
     """
-    c = provider_for(conformance_settings.provider, kubeconfig=conformance_settings.kubeconfig)
+    s = conformance_settings
+    choice = resolve_provider(s.provider, s.kubeconfig, s.kube_context, probe=False)
+    c = cluster_for(choice)
     if isinstance(c, KindCluster):
-        c.logs_dir = Path(conformance_settings.reports) / "kind-logs"
+        c.logs_dir = Path(s.reports) / "kind-logs"
+    start = time.monotonic()
     with c:
+        started = None if choice.name == "kubeconfig" else time.monotonic() - start
         if isinstance(c, KwokCluster):
             storage.provision(c)
         if isinstance(c, KindCluster):
             c.load_images(workload_images())
-        yield c
+        yield ClusterRun(choice, c, server_version(c), s, started)
         if isinstance(c, KindCluster) and request.session.testsfailed:
             c.export_logs()
+
+
+@pytest.fixture(scope="session")
+def cluster(cluster_run: ClusterRun) -> Cluster:
+    """The session's cluster."""
+    return cluster_run.cluster
+
+
+@pytest.fixture(autouse=True)
+def provenance(request: pytest.FixtureRequest) -> None:
+    """Every cluster and e2e result says which provider and Kubernetes version produced it, and what of it
+    the provider only simulated."""
+    if request.node.get_closest_marker("cluster") is None and request.node.get_closest_marker("e2e") is None:
+        return
+    run: ClusterRun = request.getfixturevalue("cluster_run")
+    props = request.node.user_properties
+    props += [("provider", run.choice.name), ("kube_version", run.kube_version)]
+    marker = request.node.get_closest_marker("simulated")
+    if marker is not None and run.choice.simulated:
+        what = str(marker.args[0]) if marker.args else "this check"
+        props += [("simulated", "true"), ("simulated_reason", f"{what}: {run.choice.simulated}")]
 
 
 def kind_plan(cluster: Cluster, chart: Chart) -> KindPlan:
@@ -80,9 +145,15 @@ def chart(conformance_settings: Settings) -> Chart:
     return chart_of(conformance_settings)
 
 
+def cluster_scenarios(chart: Chart) -> list[Scenario]:
+    """The scenarios installed on a cluster: the defaults, each environment overlay (`values-*.yaml`) and
+    each --values scenario; `ci/` files stay with the render tier."""
+    return [sc for sc in chart.scenarios if not sc.name.startswith("ci/")]
+
+
 def namespace_for(cluster: Cluster, prefix: str) -> str:
     """Create a namespace enforcing PSS restricted (warn and audit too) and return its name."""
-    name = f"{prefix}-{secrets.token_hex(3)}"[:63]
+    name = f"{prefix[:50].rstrip('-')}-{secrets.token_hex(3)}"
     cluster.kubectl("create", "namespace", name)
     labels = [f"pod-security.kubernetes.io/{mode}={PSS_LEVEL}" for mode in ("enforce", "warn", "audit")]
     cluster.kubectl("label", "namespace", name, *labels)
@@ -91,52 +162,60 @@ def namespace_for(cluster: Cluster, prefix: str) -> str:
     return name
 
 
-def install(cluster: Cluster, chart: Chart, scenario: Scenario, source: str, tier: str, reports: Path) -> Installed:
-    """Install `source` (the chart under test, or the previous release for upgrades) in a fresh namespace."""
-    ns = namespace_for(cluster, f"{tier}-{chart.name}"[:40])
-    release = HelmRelease(cluster.kubeconfig, RELEASE, ns)  # the render tier's release name: same object names
-    dump_dir = reports / "cluster" / f"{tier}-{scenario.name.replace('/', '_')}"
+def wait_release(watch: NamespaceWatch, release: HelmRelease, cluster: Cluster, timeout: float,
+                 describe: str) -> None:
+    """Wait until every workload of the release's manifest is rolled out and ready at its current generation;
+    FlowError at once, with the cluster's own reason, when events or pod states say it cannot get there, or
+    after `timeout`."""
+    try:
+        expected = generations(cluster, release.namespace, release.workloads(TIMEOUTS.kubectl))
+    except KubectlError as exc:
+        raise FlowError(f"{describe}: {exc}") from exc
+
+    def ready(state: State) -> str:
+        return "" if pending(state, expected) else "ready"
+
+    def blockers(state: State, since: float) -> list[str]:
+        from conformance.cluster.watch import blocking  # noqa: PLC0415 (kept beside its use)
+
+        return blocking(state, since) + readiness_failures(state, release.name, TIMEOUTS.readiness_grace)
+
+    try:
+        watch.wait(ready, timeout, describe, blockers)
+    except Blocked as exc:
+        raise FlowError(f"{describe}: {exc}") from exc
+    except WaitTimeout as exc:
+        raise FlowError(f"{exc}: {'; '.join(pending(watch.snapshot(), expected))}") from exc
+
+
+def install(cluster: Cluster, chart: Chart, scenario: Scenario, source: str, tier: str, reports: Path,
+            files: tuple[Path, ...] | None = None) -> Installed:
+    """Install `source` (the chart under test, or the previous release for upgrades) in a fresh namespace,
+    with `files` (default: the scenario's) and the chart's Kind values on Kind, and wait until it is ready."""
+    ns = namespace_for(cluster, f"{tier}-{chart.name}-{scenario.name.replace(':', '-').replace('+', '-')}".lower())
+    release = HelmRelease(cluster.kubeconfig, RELEASE, ns, cluster.context)  # the render tier's release name
+    dump_dir = reports / "cluster" / ns
     plan = kind_plan(cluster, chart)
-    start = time.monotonic()
+    installed_files = (scenario.files if files is None else files) + plan.values
+    watch = NamespaceWatch(cluster, ns)
     try:
         for before in plan.before:
-            HelmRelease(cluster.kubeconfig, before.release, ns).install(before.chart, before.values,
-                                                                        TIMEOUTS.sc001_deploy)
-            wait_ready(cluster, ns, before.release, TIMEOUTS.sc001_deploy)
+            first = HelmRelease(cluster.kubeconfig, before.release, ns, cluster.context)
+            first.install(before.chart, before.values, TIMEOUTS.sc001_deploy)
+            wait_release(watch, first, cluster, TIMEOUTS.sc001_deploy, f"prerequisite release {before.release}")
         start = time.monotonic()
-        step: Step | None = release.install(source, scenario.files + plan.values, TIMEOUTS.sc001_deploy)
-        wait_ready(cluster, ns, release.name, TIMEOUTS.sc001_deploy)
-        assert step is not None
+        step = release.install(source, installed_files, TIMEOUTS.sc001_deploy)
+        wait_release(watch, release, cluster, TIMEOUTS.sc001_deploy, f"release {release.name} to be ready")
         step = Step(step.name, time.monotonic() - start, step.output, step.warnings)
         error = None
     except FlowError as exc:
         step, error = None, exc
-    return Installed(release, chart, scenario, source, step, error, cluster, dump_dir,
-                     scenario.files + plan.values, plan)
-
-
-def wait_ready(cluster: Cluster, namespace: str, release: str, timeout: float) -> None:
-    """Wait until the release's workloads are ready; fail fast on FailedCreate (e.g. PodSecurity) events."""
-    def settled() -> str:
-        # FailedCreate: admission (PodSecurity) refused the pod; AppArmor: the kubelet refused it
-        rejected = warning_events(cluster, namespace, ("FailedCreate", "AppArmor"))
-        if rejected:
-            return "pods were rejected: " + "; ".join(rejected)
-        unready = failing_readiness(cluster, namespace, release, TIMEOUTS.readiness_grace)
-        if unready:
-            return "readiness probe never passed: " + "; ".join(unready)
-        return "" if pending_workloads(cluster, namespace, release) else "ready"
-
-    try:
-        outcome = wait_for(settled, timeout, TIMEOUTS.poll_interval, f"release {release} to be ready")
-        if outcome != "ready":
-            raise FlowError(outcome)
-    except WaitTimeout as exc:
-        raise FlowError(f"{exc}: {'; '.join(pending_workloads(cluster, namespace, release))}") from exc
+    return Installed(release, chart, scenario, source, step, error, cluster, dump_dir, watch, installed_files, plan)
 
 
 def teardown(inst: Installed) -> None:
-    """Uninstall the release and delete its namespace (best effort: the cluster is deleted anyway)."""
+    """Stop watching, uninstall the release and delete its namespace (the harness made both)."""
+    inst.watch.stop()
     with contextlib.suppress(FlowError):
         inst.release.uninstall(TIMEOUTS.helm_uninstall)
     inst.cluster.run_kubectl("delete", "namespace", inst.release.namespace, "--wait=false")
@@ -150,3 +229,30 @@ def launchable(config: pytest.Config) -> list[tuple[str, str]]:
     assert settings.chart is not None
     chart = chart_for(settings.chart.resolve(), settings.values)
     return launchable_jobs(chart, settings.kube_version_full)
+
+
+def scenarios_of(config: pytest.Config) -> list[Scenario]:
+    """The cluster scenarios of the chart under test, for parametrising at collection."""
+    from conformance.suite import settings_of  # noqa: PLC0415
+
+    settings = settings_of(config)
+    assert settings.chart is not None
+    return cluster_scenarios(chart_for(settings.chart.resolve(), settings.values))
+
+
+def timed(request: pytest.FixtureRequest, run: ClusterRun, timing: Timing) -> None:
+    """Record a timing on the test and fail it when over budget, saying how the figure was obtained."""
+    record_timing(request, timing)
+    if not timing.within_budget:
+        from conformance.plugin import record_findings  # noqa: PLC0415
+        from conformance.report import Finding  # noqa: PLC0415
+
+        rule = {"sc-001": "sc-001-deploy-time", "sc-002": "sc-002-job-launch"}.get(timing.id, "timing-budget")
+        f = Finding(rule=rule, check=timing.id, severity="error", kind="Timing", name=timing.id,
+                    namespace="", container="", template="", path="", scenario=timing.scenario,
+                    tier="e2e" if timing.id == "sc-002" else "cluster",
+                    message=f"{timing.line()} is over its budget",
+                    remediation=f"make it faster, or raise {BY_NAME[BUDGETS[timing.id]].flag} "
+                    "if the budget is wrong for this cluster")
+        record_findings(request, [f], rule=rule)
+        pytest.fail(f.line(), pytrace=False)

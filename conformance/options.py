@@ -47,8 +47,15 @@ OPTIONS = (
     Option("kube_version", "1.35", "target Kubernetes version (MAJOR.MINOR), passed explicitly to every render"),
     Option("reports", "reports", "folder for junit-<tier>.xml, findings.json, fuzz replays and caches"),
     Option("provider", "auto", f"cluster provider for the cluster and e2e tiers: {', '.join(PROVIDERS)}"),
-    Option("kubeconfig", None, "kubeconfig of an existing cluster (provider kubeconfig)"),
-    Option("upgrade_from", None, "previous chart (directory or .tgz) for the upgrade flow"),
+    Option("kubeconfig", None, "kubeconfig of an existing cluster (only with --provider kubeconfig)"),
+    Option("kube_context", None, "context in that kubeconfig (only with --provider kubeconfig; default its current)"),
+    Option("upgrade_from", None, "previous release to upgrade from: a chart folder, a .tgz, oci://REPO/CHART:VERSION "
+           "or git:REF (the chart as of that commit); default: found from git tags and history, else the chart"),
+    Option("budget_sc001", 600, "SC-001 budget, seconds: install until every workload is ready"),
+    Option("budget_sc002", 30, "SC-002 budget, seconds: Job created until its first container runs"),
+    Option("budget_upgrade", 600, "budget, seconds: helm upgrade until every workload is ready"),
+    Option("budget_rollback", 300, "budget, seconds: helm rollback until every workload is ready"),
+    Option("budget_cluster_start", 300, "budget, seconds: cluster creation until the API server serves"),
     Option("fuzz_examples", 1000, "fuzz examples per property (at most: --fuzz-budget may stop a property sooner)"),
     Option("fuzz_budget", 8, "seconds each fuzz property may spend generating examples (a found failure is still "
            "shrunk): the four properties of floe-platform's fuzz tier stay under a minute"),
@@ -66,6 +73,9 @@ OPTIONS = (
 )
 
 BY_NAME = {o.name: o for o in OPTIONS}
+#: Timing IDs (timings.json, JUnit) and the option holding each budget.
+BUDGETS = {"sc-001": "budget_sc001", "sc-002": "budget_sc002", "upgrade": "budget_upgrade",
+           "rollback": "budget_rollback", "cluster-start": "budget_cluster_start"}
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,13 @@ class Settings:
     fuzz_yaml_strings: bool = False
     profile: str = "community"
     changed_since: str | None = None
+    kube_context: str | None = None
+    #: timing budgets in seconds, by timing ID (sc-001, sc-002, upgrade, rollback, cluster-start)
+    budgets: tuple[tuple[str, float], ...] = ()
+
+    def budget(self, timing: str) -> float:
+        """The budget of a timing ID in seconds (the option's default when not resolved through `resolve`)."""
+        return dict(self.budgets).get(timing) or float(BY_NAME[BUDGETS[timing]].default)
 
     @property
     def kube_version_full(self) -> str:
@@ -167,6 +184,8 @@ def resolve(cli: dict[str, Any]) -> Settings:
         fuzz_profile=_choice(raw["fuzz_profile"][0], raw["fuzz_profile"][1], FUZZ_PROFILES),
         fuzz_backend=_choice(raw["fuzz_backend"][0], raw["fuzz_backend"][1], ("inprocess", "cli")),
         crds=_folder(raw["crds"][0], raw["crds"][1]),
+        kube_context=raw["kube_context"][0],
+        budgets=tuple((t, float(_int(raw[o][0], raw[o][1], 1))) for t, o in BUDGETS.items()),
         fuzz_yaml_strings=_choice(str(raw["fuzz_yaml_strings"][0]).lower(), raw["fuzz_yaml_strings"][1],
                                   ("on", "off", "true", "false", "1", "0")) in ("on", "true", "1"),
         profile=_choice(raw["profile"][0], raw["profile"][1], PROFILE_NAMES),

@@ -24,6 +24,7 @@ from conformance.chart import Chart, Scenario
 from conformance.options import Settings
 from conformance.render.helm_cli import render
 from conformance.render.manifest import Manifest, RenderResult
+from conformance.render.variant import variant_of
 from conformance.sources import base_chart
 from conformance.timeouts import TIMEOUTS
 from conformance.tools import run, tool_path
@@ -32,7 +33,7 @@ from conformance.tools import run, tool_path
 PLANNED_TIERS = ("lint", "render")
 HELM_MAJORS = ("helm", "helm3")
 #: Bumped when the plan file's layout changes, so an old plan is never read.
-FORMAT = 1
+FORMAT = 2
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -45,6 +46,8 @@ class ScenarioPlan:
     render: RenderResult
     lint: dict[str, tuple[int, str]] = field(default_factory=dict)
     kubesec: dict[str, tuple[int, list[str]]] = field(default_factory=dict)
+    #: the same scenario rendered from the chart's next release (render/variant.py), for immutable-fields-stable
+    variant: RenderResult = field(default_factory=RenderResult)
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,9 @@ def build(chart: Chart, settings: Settings, tiers: tuple[str, ...]) -> Plan:
         [RenderResult() for _ in chart.scenarios]
     lints = parallel(lambda sc: helm_lint(chart, sc, kube), chart.scenarios) if "lint" in tiers else \
         [{} for _ in chart.scenarios]
+    varied = variant_of(chart) if "render" in tiers else chart
+    variants = parallel(lambda sc: render(varied, sc, kube), chart.scenarios) if "render" in tiers else \
+        [RenderResult() for _ in chart.scenarios]
     scores: list[dict[str, tuple[int, list[str]]]] = [{} for _ in chart.scenarios]
     if "render" in tiers:
         objects = [(i, m.obj) for i, r in enumerate(renders) for m in r.manifests]
@@ -111,8 +117,8 @@ def build(chart: Chart, settings: Settings, tiers: tuple[str, ...]) -> Plan:
             if score is not None:
                 scores[i][kubesec.ref(obj)] = score
     base = base_chart(chart.path, settings.changed_since) if settings.changed_since and "lint" in tiers else None
-    return Plan(tiers, {sc.name: ScenarioPlan(sc.name, r, lint, s)
-                        for sc, r, lint, s in zip(chart.scenarios, renders, lints, scores, strict=True)}, base)
+    return Plan(tiers, {sc.name: ScenarioPlan(sc.name, r, lint, s, v) for sc, r, lint, s, v
+                        in zip(chart.scenarios, renders, lints, scores, variants, strict=True)}, base)
 
 
 def to_json(plan: Plan) -> dict[str, Any]:
@@ -120,7 +126,10 @@ def to_json(plan: Plan) -> dict[str, Any]:
     return {"format": FORMAT, "tiers": list(plan.tiers), "base": plan.base, "scenarios": [
         {"name": sp.name, "error": sp.render.error,
          "manifests": [{"obj": m.obj, "template": m.template} for m in sp.render.manifests],
-         "lint": sp.lint, "kubesec": sp.kubesec} for sp in plan.scenarios.values()]}
+         "lint": sp.lint, "kubesec": sp.kubesec, "variant": {
+             "error": sp.variant.error,
+             "manifests": [{"obj": m.obj, "template": m.template} for m in sp.variant.manifests]}}
+        for sp in plan.scenarios.values()]}
 
 
 def from_json(data: dict[str, Any]) -> Plan:
@@ -130,7 +139,9 @@ def from_json(data: dict[str, Any]) -> Plan:
         result = RenderResult([Manifest(m["obj"], m["template"]) for m in s["manifests"]], s["error"])
         lint = {k: (int(v[0]), str(v[1])) for k, v in s["lint"].items()}
         scores = {k: (int(v[0]), list(v[1])) for k, v in s["kubesec"].items()}
-        scenarios[s["name"]] = ScenarioPlan(s["name"], result, lint, scores)
+        v = s["variant"]
+        variant = RenderResult([Manifest(m["obj"], m["template"]) for m in v["manifests"]], v["error"])
+        scenarios[s["name"]] = ScenarioPlan(s["name"], result, lint, scores, variant)
     return Plan(tuple(data["tiers"]), scenarios, data.get("base"))
 
 

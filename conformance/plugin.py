@@ -17,6 +17,7 @@ from conformance.junit import CaseResult, write_junit
 from conformance.merged import write_merged
 from conformance.options import OPTIONS, TIERS, Settings, resolve
 from conformance.report import Finding, write_findings
+from conformance.timing import TIMING, Timing, write_timings
 from conformance.tools import helm_version
 
 SETTINGS = pytest.StashKey[Settings]()
@@ -40,6 +41,8 @@ def pytest_configure(config: pytest.Config) -> None:
     """Register the tier markers; when a chart is named, resolve settings and start collecting results."""
     for tier in TIERS:
         config.addinivalue_line("markers", f"{tier}: conformance tier '{tier}' (set by the suites/ folder)")
+    config.addinivalue_line("markers", "simulated(reason): the result rests on what the cluster provider only "
+                            "simulates (kwok stages); reported with simulated=true, never as a plain pass")
     cli = {o.name: config.getoption(f"conformance_{o.name}") for o in OPTIONS}
     if not (cli["chart"] or os.environ.get("CONFORMANCE_CHART")):
         return
@@ -110,12 +113,22 @@ def record_findings(request: pytest.FixtureRequest, findings: list[Finding], **p
         node.user_properties.append((FINDING, f.to_json()))
 
 
+def record_timing(request: pytest.FixtureRequest, timing: Timing) -> None:
+    """Attach a timing row to the running test: JUnit properties `seconds` and `budget`, and timings.json."""
+    props = request.node.user_properties
+    props += [("timing", timing.id), ("seconds", f"{timing.seconds:.2f}"), ("budget", f"{timing.budget:g}"),
+              (TIMING, timing.to_json())]
+
+
 class Collector:
     """Gathers test reports (from xdist workers too) and writes findings.json and junit-<tier>.xml."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.findings: list[Finding] = []
+        self.timings: list[Timing] = []
+        #: nodeid -> why its result was only simulated by the provider
+        self.simulated: dict[str, str] = {}
         self.cases: dict[str, list[CaseResult]] = defaultdict(list)
 
     def add(self, report: pytest.TestReport) -> None:
@@ -125,8 +138,12 @@ class Collector:
         if report.when == "call" or report.outcome in ("failed", "skipped"):
             if report.when != "call" and report.outcome == "passed":
                 return
-            props = [(k, str(v)) for k, v in report.user_properties if k != FINDING]
+            props = [(k, str(v)) for k, v in report.user_properties if k not in (FINDING, TIMING)]
             self.findings += [Finding.from_json(str(v)) for k, v in report.user_properties if k == FINDING]
+            self.timings += [Timing.from_json(str(v)) for k, v in report.user_properties if k == TIMING]
+            why = next((str(v) for k, v in report.user_properties if k == "simulated_reason"), "")
+            if why and report.when == "call":
+                self.simulated[report.nodeid] = why
             outcome = report.outcome if report.when == "call" else ("error" if report.failed else "skipped")
             text = str(report.longrepr) if report.longrepr else ""
             message = text.strip().splitlines()[-1] if text.strip() else ""
@@ -141,11 +158,26 @@ class Collector:
         for tier, cases in self.cases.items():
             write_junit(reports / f"junit-{tier}.xml", tier, chart, cases, run)
         write_findings(reports / "findings.json", chart, sorted(self.cases), self.findings)
+        if self.timings or (reports / "timings.json").exists():
+            write_timings(reports / "timings.json", self.timings)
+
         if self.cases:
             try:
                 write_merged(reports)
             except ConformanceError as exc:
                 print(f"conformance: junit.xml and report.html not written: {exc}", file=sys.stderr)
+
+    def summary_lines(self) -> list[str]:
+        """What the provider only simulated (grouped by reason) and every timing, for the terminal summary."""
+        out = []
+        by_reason: dict[str, list[str]] = defaultdict(list)
+        for nodeid, why in self.simulated.items():
+            by_reason[why].append(nodeid.rpartition("::")[2])
+        for why, names in by_reason.items():
+            out.append(f"simulated, not proven by this run ({len(names)} checks): {why}: {', '.join(sorted(names))}")
+        for t in sorted(self.timings, key=lambda t: (t.id, t.scenario)):
+            out.append(f"timing {t.line()}{'' if t.within_budget else ' OVER BUDGET'}")
+        return out
 
 
 @pytest.hookimpl(trylast=True)
@@ -169,3 +201,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Write the reports whatever the outcome."""
     if COLLECTOR in session.config.stash:
         session.config.stash[COLLECTOR].write()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Say which results the provider only simulated, and every timing with its provenance."""
+    if COLLECTOR in config.stash:
+        for line in config.stash[COLLECTOR].summary_lines():
+            terminalreporter.write_line(f"conformance: {line}")

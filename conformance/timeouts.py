@@ -32,6 +32,10 @@ class Timeouts:
     helm_uninstall: float = 300.0
     namespace_delete: float = 120.0
     poll_interval: float = 0.5
+    #: A watch is restarted (list, then watch from its resourceVersion) after this long.
+    watch_restart: float = 240.0
+    #: FailedScheduling that names a volume or claim waits this long for the PV controller to bind first.
+    scheduling_grace: float = 60.0
     #: After Ctrl-C, how long the CLI lets pytest finish its own teardown before interrupting it itself.
     interrupt_grace: float = 60.0
     # Cluster providers: create, delete, readiness, kubectl calls, probes, workloads, process exit.
@@ -51,14 +55,24 @@ class WaitTimeout(TimeoutError):
     """A condition did not hold before its deadline."""
 
 
-def wait_for(predicate: Callable[[], T | None], timeout: float, interval: float, describe: str) -> T:
-    """Poll `predicate` until it returns a truthy value and return it; WaitTimeout after `timeout` seconds."""
+def wait_for(
+    predicate: Callable[[], T | None],
+    timeout: float,
+    interval: float,
+    describe: str,
+    retry: tuple[type[Exception], ...] = (),
+) -> T:
+    """Poll `predicate` until it returns a truthy value and return it; WaitTimeout after `timeout` seconds.
+
+    Only the exception types in `retry` (errors that can pass, like a not-yet-created object) are retried;
+    any other exception ends the wait at once.
+    """
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while True:
         try:
             value = predicate()
-        except Exception as exc:  # a probe that fails is retried until the deadline
+        except retry as exc:
             last_error = exc
             value = None
         if value:

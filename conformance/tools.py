@@ -85,11 +85,21 @@ def run(
         raise EnvError(f"{exe}: cannot run ({exc.strerror}); fix the tool path") from exc
 
 
+#: `helm_version()` keeps its answer here, so the CLI's pytest child (which inherits it) does not ask again.
+HELM_VERSION_ENV = "CONFORMANCE_HELM_VERSION_SEEN"
+
+
 @functools.cache
 def helm_version() -> str:
-    """The version of the helm the harness renders with (`helm version`), or "" when it cannot say."""
+    """The version of the helm the harness renders with (`helm version`), or "" when it cannot say; asked once
+    per run (the answer is kept in the environment the CLI's pytest process inherits)."""
+    seen = os.environ.get(HELM_VERSION_ENV)
+    if seen is not None:
+        return seen
     try:
         proc = run(["helm", "version", "--template", "{{.Version}}"], timeout=TIMEOUTS.tool_version)
     except EnvError:
         return ""
-    return proc.stdout.strip() if proc.returncode == 0 else ""
+    version = proc.stdout.strip() if proc.returncode == 0 else ""
+    os.environ[HELM_VERSION_ENV] = version
+    return version

@@ -25,15 +25,16 @@ from conformance.cluster import (
     CLUSTER_TIMEOUTS,
     KindCluster,
     KubeconfigCluster,
+    KubectlError,
     KwokCluster,
     WaitTimeout,
     provider_for,
     random_name,
     wait_for,
 )
-from conformance.cluster import provider as provider_mod
 from conformance.cluster.kind import effective_config, image_present, node_image
 from conformance.cluster.kwok import PORT_FLAGS, pid_alive
+from conformance.cluster.provider import kind_usable, resolve_provider
 from conformance.errors import EnvError, UsageError
 from conformance.tools import tool_path
 
@@ -179,26 +180,44 @@ def test_kind_commands_and_config(tmp_path: Path) -> None:
         assert Path(mount["containerPath"]).parent == Path(volume["hostPath"]) == Path(volume["mountPath"])
 
 
-def test_provider_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("KUBECONFIG", raising=False)
-    monkeypatch.setattr(provider_mod, "kind_usable", lambda image, timeouts=T: False)
-    assert isinstance(provider_for("kwok"), KwokCluster)
-    assert isinstance(provider_for("kind"), KindCluster)
-    assert isinstance(provider_for("auto"), KwokCluster)
-    with pytest.raises(UsageError, match="unknown cluster provider"):
-        provider_for("minikube")
-    bogus = tmp_path / "kubeconfig"
-    bogus.write_text(yaml.safe_dump({
+def _kubeconfig(path: Path, server: str = "https://127.0.0.1:1") -> Path:
+    path.write_text(yaml.safe_dump({
         "apiVersion": "v1", "kind": "Config", "current-context": "x",
-        "clusters": [{"name": "x", "cluster": {"server": "https://127.0.0.1:1"}}],
+        "clusters": [{"name": "x", "cluster": {"server": server}}],
         "contexts": [{"name": "x", "context": {"cluster": "x", "user": "x"}}], "users": [{"name": "x", "user": {}}],
     }))
-    # auto falls through an unreachable kubeconfig to kwok; the kubeconfig provider itself fails loudly.
-    assert isinstance(provider_for("auto", kubeconfig=bogus), KwokCluster)
-    existing = provider_for("kubeconfig", kubeconfig=bogus)
-    assert isinstance(existing, KubeconfigCluster)
+    return path
+
+
+def test_provider_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """auto is Kind when usable here, else kwok, and never an existing cluster, even with KUBECONFIG set."""
+    bogus = _kubeconfig(tmp_path / "kubeconfig")
+    monkeypatch.setenv("KUBECONFIG", str(bogus))
+    expected = "kind" if kind_usable(node_image()) else "kwok"
+    auto = resolve_provider("auto")
+    assert auto.name == expected
+    assert "only with --provider kubeconfig" in auto.why or expected == "kind"
+    assert isinstance(provider_for("kwok"), KwokCluster)
+    assert isinstance(provider_for("kind"), KindCluster)
+    assert resolve_provider("kwok").simulated and not resolve_provider("kind").simulated
+    with pytest.raises(UsageError, match="unknown cluster provider"):
+        provider_for("minikube")
+    with pytest.raises(UsageError, match="only used with --provider kubeconfig"):
+        resolve_provider("kwok", context="x")
+    # the kubeconfig provider checks up front: unreachable is an environment error naming the file
+    with pytest.raises(EnvError, match="does not answer"):
+        resolve_provider("kubeconfig", str(bogus))
+    with pytest.raises(UsageError, match="context 'nope' not found"):
+        resolve_provider("kubeconfig", str(bogus), "nope")
+    with pytest.raises(UsageError, match="no such file"):
+        resolve_provider("kubeconfig", str(tmp_path / "missing"))
+    (tmp_path / "broken").write_text("contexts: [")
+    with pytest.raises(UsageError, match="not valid YAML"):
+        resolve_provider("kubeconfig", str(tmp_path / "broken"))
+    unchecked = provider_for("kubeconfig", kubeconfig=bogus)
+    assert isinstance(unchecked, KubeconfigCluster)
     with pytest.raises(EnvError, match="unreachable"):
-        existing.create()
+        unchecked.create()
 
 
 def test_signals_and_exit_delete_registered_clusters(tmp_path: Path) -> None:
@@ -317,7 +336,7 @@ def test_deployment_pods_become_running_and_ready(kwok: KwokCluster) -> None:
     })
     assert "PodSecurity" not in warnings
     wait_for(lambda: get(kwok, "deployment", "web")["status"].get("readyReplicas") == 2,
-             T.workload, T.poll_interval, "deployment web to have 2 ready replicas")
+             T.workload, T.poll_interval, "deployment web to have 2 ready replicas", retry=(KubectlError, KeyError))
     pods = get(kwok, "pods", "-l", "app=web")["items"]
     assert len(pods) == 2
     for p in pods:
@@ -333,7 +352,7 @@ def test_job_completes(kwok: KwokCluster) -> None:
                  "spec": {**template({})["spec"], "restartPolicy": "Never"}}},
     })
     wait_for(lambda: get(kwok, "job", "once")["status"].get("succeeded") == 1,
-             T.workload, T.poll_interval, "job once to succeed")
+             T.workload, T.poll_interval, "job once to succeed", retry=(KubectlError, KeyError))
     conditions = {c["type"]: c["status"] for c in get(kwok, "job", "once")["status"]["conditions"]}
     assert conditions.get("Complete") == "True"
 
@@ -345,11 +364,13 @@ def test_helm_test_hook_pod_succeeds_through_our_stage(kwok: KwokCluster) -> Non
     def phase(name: str) -> str:
         return str(get(kwok, "pod", name)["status"].get("phase"))
 
-    wait_for(lambda: phase("chart-test") == "Succeeded", T.workload, T.poll_interval, "helm test pod to succeed")
+    wait_for(lambda: phase("chart-test") == "Succeeded", T.workload, T.poll_interval, "helm test pod to succeed",
+             retry=(KubectlError, KeyError))
     state = get(kwok, "pod", "chart-test")["status"]["containerStatuses"][0]["state"]
     assert state["terminated"]["exitCode"] == 0
     # The control: a bare Pod without the hook annotation runs on and never completes.
-    wait_for(lambda: phase("plain") == "Running", T.workload, T.poll_interval, "plain pod to run")
+    wait_for(lambda: phase("plain") == "Running", T.workload, T.poll_interval, "plain pod to run",
+             retry=(KubectlError, KeyError))
     assert phase("plain") == "Running"
 
 

@@ -20,9 +20,11 @@ import yaml
 import conformance.rules
 from conformance import kubesec
 from conformance.chart import chart_yaml_files, load_chart, load_waivers_text
+from conformance.options import BUDGETS
 from conformance.plan import helm_lint
 from conformance.rules import Context, Rule, all_rules, get_rule
 from conformance.rules.base import FAMILIES, every_rule_id
+from conformance.rules.immutable import VARIANT, ref
 from conformance.rules.lint import chart_document
 
 # Every module under conformance/rules registers its rules on import: walk them all, so a rule module the
@@ -33,6 +35,7 @@ for _mod in pkgutil.iter_modules(conformance.rules.__path__):
 RULES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "rules"
 EXPECT = "conformance.floe.dev/expect-checks"
 KUBE_VERSION = "conformance.floe.dev/kube-version"
+VARIANT_OF = "conformance.floe.dev/variant"
 DEFAULT_KUBE = "1.35"
 KEBAB = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 #: Rule IDs are referenced by waivers, reports and `--rules`: removing or renaming one is a breaking change.
@@ -43,6 +46,7 @@ STABLE_IDS = {
     "values-defaults-valid", "values-documented", "values-schema", "waivers-valid",
     "statefulset-service", "ingress-backend", "networkpolicy-coverage", "pdb-replicated", "hpa-target",
     "env-secret-literal", "probes-distinct", "api-removed", "api-deprecated", "custom-resources", "yamllint",
+    "immutable-fields-stable",
 }
 #: Rule IDs that tiers report from flows; `conformance rules` and waivers must know every one of them.
 FLOW_ID = re.compile(r"""["'](renders|(?:fuzz|cluster|e2e|sc-\d{3})-[a-z0-9-]+)["']""")
@@ -90,6 +94,9 @@ def load_subject(rule: Rule, path: Path, cache: Path) -> tuple[dict[str, Any], C
     subject, annots = docs[0], annotations(docs[0])
     kube = annots.get(KUBE_VERSION, DEFAULT_KUBE)
     extras: dict[str, Any] = {}
+    if rule.id == "immutable-fields-stable":  # later documents: the same objects rendered from the next release
+        extras[VARIANT] = {ref(d): d for d in docs[1:] if annotations(d).get(VARIANT_OF) == "next-release"}
+        assert extras[VARIANT], f"{path}: an immutable-fields fixture needs a {VARIANT_OF} document"
     if rule.id == "kubesec-score":
         extras["kubesec"] = kubesec.scores([subject], kube, cache)
         assert extras["kubesec"], f"{path}: kubesec scored nothing"
@@ -151,4 +158,4 @@ def test_every_reported_rule_id_is_registered() -> None:
     used = {m[1] for folder in ("conformance", "suites") for f in (root / folder).rglob("*.py")
             for m in FLOW_ID.finditer(f.read_text())}
     assert used, "no flow rule IDs found: the pattern is stale"
-    assert sorted(used - set(every_rule_id())) == []
+    assert sorted(used - set(every_rule_id()) - set(BUDGETS)) == []  # BUDGETS: timing IDs such as cluster-start

@@ -5,7 +5,7 @@ from conformance.cluster.base import Cluster, KubectlError, random_name
 from conformance.cluster.kind import KindCluster
 from conformance.cluster.kubeconfig import KubeconfigCluster
 from conformance.cluster.kwok import KwokCluster
-from conformance.cluster.provider import PROVIDERS, provider_for
+from conformance.cluster.provider import PROVIDERS, ProviderChoice, cluster_for, provider_for, resolve_provider
 from conformance.cluster.timeouts import CLUSTER_TIMEOUTS, ClusterTimeouts, WaitTimeout, wait_for
 
 __all__ = [
@@ -17,9 +17,12 @@ __all__ = [
     "KubeconfigCluster",
     "KubectlError",
     "KwokCluster",
+    "ProviderChoice",
     "WaitTimeout",
+    "cluster_for",
     "keep_after_exit",
     "provider_for",
     "random_name",
+    "resolve_provider",
     "wait_for",
 ]

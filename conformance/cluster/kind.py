@@ -172,7 +172,7 @@ class KindCluster(Cluster):
         tool_path("kubectl")
         if not docker_works(self.timeouts.probe):
             raise EnvError(
-                "kind: docker is not available (`docker info` failed); start it or use --cluster kwok"
+                "kind: docker is not available (`docker info` failed); start it or use --provider kwok"
             )
         self._register()
         self.root.mkdir(parents=True, exist_ok=True)

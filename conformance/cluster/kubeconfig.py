@@ -33,7 +33,7 @@ class KubeconfigCluster(Cluster):
         super().__init__()
         value = str(kubeconfig) if kubeconfig else default_kubeconfig()
         if not value:
-            raise EnvError("no kubeconfig: pass --kubeconfig or set KUBECONFIG (or use --cluster kwok)")
+            raise EnvError("no kubeconfig: pass --kubeconfig or set KUBECONFIG (or use --provider kwok)")
         self._value = value
         self.kubeconfig = Path(value.split(os.pathsep)[0])
         self.context = context
@@ -60,7 +60,7 @@ class KubeconfigCluster(Cluster):
             where = f"{self._value}" + (f" (context {self.context})" if self.context else "")
             raise EnvError(
                 f"cluster from kubeconfig {where} is unreachable; fix --kubeconfig/--context "
-                "or use --cluster kwok"
+                "or use --provider kwok"
             )
 
     def delete(self) -> None:

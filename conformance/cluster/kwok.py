@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from conformance import REPO_ROOT
-from conformance.cluster.base import Cluster, random_name, run_tool
+from conformance.cluster.base import Cluster, KubectlError, random_name, run_tool
 from conformance.cluster.timeouts import CLUSTER_TIMEOUTS, ClusterTimeouts, WaitTimeout, wait_for
 from conformance.errors import EnvError
 from conformance.tools import tool_path
@@ -167,6 +167,7 @@ class KwokCluster(Cluster):
                 self.timeouts.ready,
                 self.timeouts.poll_interval,
                 f"kwok cluster {self.name} to serve with {self.nodes} Ready node(s)",
+                retry=(KubectlError,),
             )
         except WaitTimeout as exc:
             raise EnvError(f"{exc}{self._save_logs()}") from exc

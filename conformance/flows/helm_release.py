@@ -9,10 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from conformance.errors import ConformanceError
 from conformance.render.helm_cli import helm_error
 from conformance.tools import run, tool_path
 
+#: The workload kinds whose rollout a release waits for.
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 #: API warnings helm prints while applying objects (PodSecurity `warn` mode among them).
 _WARNING = re.compile(r"(?i)^(W\d{4} .*warnings\.go.*\]|Warning:)\s*(?P<msg>.*)$")
 
@@ -50,10 +54,13 @@ class HelmRelease:
     kubeconfig: Path
     name: str
     namespace: str
+    context: str | None = None
     helm: str = "helm"
 
     def _run(self, step: str, args: list[str], timeout: float) -> Step:
         cmd = [tool_path(self.helm), *args, "--namespace", self.namespace, "--kubeconfig", str(self.kubeconfig)]
+        if self.context:
+            cmd += ["--kube-context", self.context]
         start = time.monotonic()
         proc = run(cmd, timeout=timeout + 30)
         seconds = time.monotonic() - start
@@ -72,14 +79,14 @@ class HelmRelease:
                                      "--timeout", f"{int(timeout)}s"], timeout)
 
     def upgrade(self, chart: Path | str, files: tuple[Path, ...], timeout: float) -> Step:
-        """`helm upgrade --wait` to a chart (the chart under test after a previous release)."""
-        return self._run("upgrade", ["upgrade", self.name, str(chart), *self._values(files), "--wait",
+        """`helm upgrade` without --wait (the caller waits, reading events) to a chart, with these values only."""
+        return self._run("upgrade", ["upgrade", self.name, str(chart), *self._values(files), "--reset-values",
                                      "--timeout", f"{int(timeout)}s"], timeout)
 
     def rollback(self, revision: int, timeout: float) -> Step:
-        """`helm rollback --wait` to an earlier revision."""
-        return self._run("rollback", ["rollback", self.name, str(revision), "--wait",
-                                      "--timeout", f"{int(timeout)}s"], timeout)
+        """`helm rollback` without --wait (the caller waits) to an earlier revision."""
+        return self._run("rollback", ["rollback", self.name, str(revision), "--timeout", f"{int(timeout)}s"],
+                         timeout)
 
     def test(self, timeout: float) -> Step:
         """`helm test`: runs the chart's test hooks and waits for them to succeed."""
@@ -88,6 +95,15 @@ class HelmRelease:
     def uninstall(self, timeout: float) -> Step:
         """`helm uninstall --wait`."""
         return self._run("uninstall", ["uninstall", self.name, "--wait", "--timeout", f"{int(timeout)}s"], timeout)
+
+    def workloads(self, timeout: float) -> list[tuple[str, str]]:
+        """(kind, name) of every Deployment, StatefulSet and DaemonSet in the release's current manifest."""
+        step = self._run("get manifest", ["get", "manifest", self.name], timeout)
+        out = []
+        for doc in yaml.safe_load_all(step.output):
+            if isinstance(doc, dict) and doc.get("kind") in WORKLOAD_KINDS:
+                out.append((str(doc["kind"]), str((doc.get("metadata") or {}).get("name"))))
+        return out
 
     def history(self, timeout: float) -> list[dict[str, Any]]:
         """The release history (revision, status, chart, description), oldest first."""

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.cluster.base import Cluster
+from conformance.cluster.watch import State, stamp
 
 WORKLOADS = "deployments,statefulsets,daemonsets"
 
@@ -31,33 +32,63 @@ def not_ready(workload: dict[str, Any]) -> str:
     return "" if have >= want else f"{kind}/{name}: {have}/{want} ready"
 
 
-def pending_workloads(cluster: Cluster, namespace: str, release: str) -> list[str]:
-    """Why each of a release's workloads is not ready yet (empty when all are)."""
-    selector = f"app.kubernetes.io/instance={release}"
-    return [r for w in objects(cluster, namespace, WORKLOADS, selector) if (r := not_ready(w))]
+def rolled_out(workload: dict[str, Any]) -> str:
+    """Why a workload's controller has not yet rolled out its latest spec ('' when it has)."""
+    kind, name = workload.get("kind"), (workload.get("metadata") or {}).get("name")
+    meta, spec, status = workload.get("metadata") or {}, workload.get("spec") or {}, workload.get("status") or {}
+    if int(status.get("observedGeneration") or 0) < int(meta.get("generation") or 0):
+        return f"{kind}/{name}: controller has not seen generation {meta.get('generation')} yet"
+    if kind == "DaemonSet":
+        want, updated = status.get("desiredNumberScheduled", 0), status.get("updatedNumberScheduled", 0)
+    else:
+        want, updated = spec.get("replicas", 1), status.get("updatedReplicas", 0)
+    return "" if updated >= want else f"{kind}/{name}: {updated}/{want} updated"
 
 
-def _since(stamp: str, now: dt.datetime) -> float:
-    return (now - dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))).total_seconds()
+def generations(cluster: Cluster, namespace: str, workloads: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """The current metadata.generation of each workload, read once from the API right after a helm step (so a
+    wait never mistakes the watch's copy from before the step for the rolled-out result)."""
+    if not workloads:
+        return {}
+    out = cluster.kubectl("get", *[f"{k.lower()}/{n}" for k, n in workloads], "--namespace", namespace,
+                          "--output", "json", "--ignore-not-found")
+    data = json.loads(out) if out.strip() else {}
+    items = data.get("items", [data]) if data else []
+    return {(str(i["kind"]), str(i["metadata"]["name"])): int(i["metadata"].get("generation") or 0) for i in items}
 
 
-def failing_readiness(cluster: Cluster, namespace: str, release: str, grace: float) -> list[str]:
-    """Containers of a release running for longer than `grace` seconds whose readiness probe keeps failing,
-    each with the kubelet's last probe message (a probe that never passes would otherwise wait out SC-001)."""
-    now = dt.datetime.now(dt.UTC)
-    probes: dict[str, str] = {}
-    for e in objects(cluster, namespace, "events"):
-        msg = str(e.get("message", "")).strip()
-        if e.get("reason") == "Unhealthy" and msg.startswith("Readiness probe failed"):
-            probes[str((e.get("involvedObject") or {}).get("name"))] = msg
+def pending(state: State, expected: dict[tuple[str, str], int]) -> list[str]:
+    """Why each expected workload (kind, name -> generation at least) is not rolled out and ready yet."""
     out = []
-    for pod in objects(cluster, namespace, "pods", f"app.kubernetes.io/instance={release}"):
-        name = str(pod["metadata"]["name"])
-        if name not in probes:
+    for (kind, name), generation in sorted(expected.items()):
+        w = state.objects[kind].get(name)
+        if w is None:
+            out.append(f"{kind}/{name}: not seen yet")
+            continue
+        seen = int((w.get("metadata") or {}).get("generation") or 0)
+        if seen < generation:
+            out.append(f"{kind}/{name}: generation {generation} not seen yet")
+        elif r := rolled_out(w) or not_ready(w):
+            out.append(r)
+    return out
+
+
+def readiness_failures(state: State, release: str, grace: float) -> list[str]:
+    """Containers of a release running longer than `grace` seconds whose readiness probe keeps failing, each
+    with the kubelet's last probe message (a probe that never passes would otherwise wait out SC-001)."""
+    now = dt.datetime.now(dt.UTC).timestamp()
+    probes = {str((e.get("involvedObject") or {}).get("name")): str(e.get("message", "")).strip()
+              for e in state.of("Event")
+              if e.get("reason") == "Unhealthy" and str(e.get("message", "")).startswith("Readiness probe failed")}
+    out = []
+    for pod in state.of("Pod"):
+        meta = pod.get("metadata") or {}
+        name = str(meta.get("name"))
+        if name not in probes or (meta.get("labels") or {}).get("app.kubernetes.io/instance") != release:
             continue
         for c in (pod.get("status") or {}).get("containerStatuses") or []:
             started = ((c.get("state") or {}).get("running") or {}).get("startedAt")
-            if not c.get("ready") and started and _since(str(started), now) > grace:
+            if not c.get("ready") and started and now - stamp(started) > grace:
                 out.append(f"Pod/{name} container {c.get('name')}: not ready {grace:g}s after it started: "
                            f"{probes[name]}")
     return out
@@ -97,14 +128,27 @@ def secret_data(cluster: Cluster, namespace: str, release: str) -> dict[str, dic
 
 
 def dump(cluster: Cluster, namespace: str, folder: Path) -> Path:
-    """Write events, objects and descriptions of a namespace for a failed flow; return the folder."""
+    """Write events, objects, descriptions and every container's logs (the previous run's too) of a namespace
+    for a failed flow; return the folder."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, args in {
         "events.txt": ["get", "events", "--namespace", namespace, "--sort-by=.lastTimestamp"],
-        "objects.yaml": ["get", "all,configmaps,pvc,networkpolicies", "--namespace", namespace,
+        "objects.yaml": ["get", "all,configmaps,pvc,networkpolicies,events", "--namespace", namespace,
                          "--output", "yaml"],
         "describe.txt": ["describe", "all", "--namespace", namespace],
     }.items():
         proc = cluster.run_kubectl(*args)
         (folder / name).write_text(proc.stdout + proc.stderr)
+    logs = folder / "logs"
+    logs.mkdir(exist_ok=True)
+    for pod in objects(cluster, namespace, "pods"):
+        pod_name = str(pod["metadata"]["name"])
+        spec = pod.get("spec") or {}
+        for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+            for previous in (False, True):
+                args = ["logs", pod_name, "--namespace", namespace, "--container", str(c["name"]), "--timestamps"]
+                proc = cluster.run_kubectl(*args, *(["--previous"] if previous else []))
+                if proc.returncode == 0 or not previous:
+                    suffix = ".previous.log" if previous else ".log"
+                    (logs / f"{pod_name}_{c['name']}{suffix}").write_text(proc.stdout + proc.stderr)
     return folder

@@ -1,13 +1,18 @@
-"""Launching a Job (or a Job from a CronJob) and timing how long until its pod runs (SC-002)."""
+"""Launching a Job (or a Job from a CronJob) and timing how long until its first container runs (SC-002).
+
+The time is taken from the namespace watch (the Job's ADDED event to the first pod update that shows a
+container running or terminated), so it has sub-second resolution and includes image pulls; the API's own
+timestamps (whole seconds) are kept beside it.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
+from dataclasses import dataclass
+from typing import Any
 
 from conformance.chart import Chart
 from conformance.cluster.base import Cluster
-from conformance.cluster.timeouts import wait_for
+from conformance.cluster.watch import State, stamp
 from conformance.render.helm_cli import render
 
 
@@ -23,32 +28,54 @@ def launch_from_cronjob(cluster: Cluster, namespace: str, cronjob: str, job: str
     cluster.kubectl("create", "job", job, f"--from=cronjob/{cronjob}", "--namespace", namespace)
 
 
-def pod_started(cluster: Cluster, namespace: str, job: str) -> str:
-    """The phase of the job's pod once it is Running or finished ('' while pending or absent)."""
-    out = cluster.kubectl("get", "pods", "--namespace", namespace, "--selector", f"job-name={job}",
-                          "--output", "json")
-    for pod in json.loads(out).get("items", []):
-        phase = str((pod.get("status") or {}).get("phase", ""))
-        if phase in ("Running", "Succeeded", "Failed"):
-            return phase
+@dataclass(frozen=True)
+class Launch:
+    """How long a Job took from creation to its first running container, seen two ways."""
+
+    #: Job seen created -> a container seen running or terminated, from watch events (sub-second)
+    seconds: float
+    #: the same from the API's own timestamps (creationTimestamp -> containerStatuses startedAt, whole seconds)
+    api_seconds: float
+    pod: str
+
+
+def job_pods(state: State, job: str) -> list[dict[str, Any]]:
+    """The pods of a Job (by the job-name label the Job controller adds)."""
+    out = []
+    for pod in state.of("Pod"):
+        labels = (pod.get("metadata") or {}).get("labels") or {}
+        if job in (labels.get("batch.kubernetes.io/job-name"), labels.get("job-name")):
+            out.append(pod)
+    return out
+
+
+def container_start(pod: dict[str, Any]) -> float:
+    """The earliest startedAt of a pod's running or terminated containers (epoch seconds; 0 when none)."""
+    starts = []
+    for c in (pod.get("status") or {}).get("containerStatuses") or []:
+        state = c.get("state") or {}
+        started = (state.get("running") or state.get("terminated") or {}).get("startedAt")
+        if started:
+            starts.append(stamp(started))
+    return min(starts) if starts else 0.0
+
+
+def launched(state: State, job: str) -> Launch | None:
+    """The Job's launch once a container of one of its pods has started (None before that)."""
+    seen = state.first_seen.get(("Job", job))
+    pods = [(state.started[p["metadata"]["name"]], p) for p in job_pods(state, job)
+            if p["metadata"]["name"] in state.started]
+    if seen is None or not pods:
+        return None
+    at, pod = min(pods, key=lambda item: item[0])
+    created = stamp((state.objects["Job"].get(job, {}).get("metadata") or {}).get("creationTimestamp"))
+    api = container_start(pod) - created if created else -1.0
+    return Launch(max(at - seen, 0.0), api, str(pod["metadata"]["name"]))
+
+
+def job_outcome(state: State, job: str) -> str:
+    """`Complete` or `Failed` once the Job has finished ('' while it runs)."""
+    for c in (state.objects["Job"].get(job, {}).get("status") or {}).get("conditions") or []:
+        if c.get("type") in ("Complete", "Failed") and c.get("status") == "True":
+            return str(c["type"])
     return ""
-
-
-def _when(stamp: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-
-
-def launch_seconds(cluster: Cluster, namespace: str, job: str) -> float:
-    """Seconds from the Job's creation to its first pod's start, as the API server recorded them."""
-    created = json.loads(cluster.kubectl("get", "job", job, "--namespace", namespace, "--output", "json"))
-    pods = json.loads(cluster.kubectl("get", "pods", "--namespace", namespace, "--selector", f"job-name={job}",
-                                      "--output", "json")).get("items", [])
-    starts = [_when(p["status"]["startTime"]) for p in pods if (p.get("status") or {}).get("startTime")]
-    return (min(starts) - _when(created["metadata"]["creationTimestamp"])).total_seconds() if starts else -1.0
-
-
-def time_to_start(cluster: Cluster, namespace: str, job: str, timeout: float, interval: float) -> tuple[float, str]:
-    """Wait until the job's pod runs (or finished); return creation-to-start seconds and the phase reached."""
-    phase = wait_for(lambda: pod_started(cluster, namespace, job), timeout, interval,
-                     f"a pod of job {job} to start")
-    return launch_seconds(cluster, namespace, job), phase

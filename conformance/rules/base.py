@@ -11,7 +11,7 @@ Obj = dict[str, Any]
 
 #: Families group rules for reports, profiles and `--rules` selection.
 FAMILIES = ("lint", "pss", "labels", "schema", "hygiene", "networking", "availability", "api", "render", "fuzz",
-            "cluster", "e2e")
+            "cluster", "e2e", "upgrade")
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,17 @@ FUZZ_QUOTING = reported_rule(
     "fuzz-quoting", "fuzz", "fuzz", "Strings with YAML syntax in them (`: `, `#`, control characters) render as "
     "valid YAML; opt-in with --fuzz-yaml-strings.", severity="warning",
 )
-CLUSTER_INSTALL = reported_rule("cluster-install", "cluster", "cluster", "`helm install --wait` succeeds.")
+CLUSTER_INSTALL = reported_rule(
+    "cluster-install", "cluster", "cluster", "`helm install` succeeds and every workload is rolled out and ready."
+)
 CLUSTER_POD_SECURITY = reported_rule(
     "cluster-pod-security", "cluster", "cluster", "PodSecurity admission (restricted) rejects no pod of the release."
 )
 CLUSTER_READY = reported_rule("cluster-ready", "cluster", "cluster", "Every workload of the release becomes ready.")
-CLUSTER_UPGRADE = reported_rule("cluster-upgrade", "cluster", "cluster", "`helm upgrade --wait` succeeds.")
+CLUSTER_UPGRADE = reported_rule(
+    "cluster-upgrade", "cluster", "cluster",
+    "The previous release upgrades to this one with `helm upgrade` and every workload is ready again.",
+)
 CLUSTER_SECRETS = reported_rule(
     "cluster-secrets-stable", "cluster", "cluster", "An upgrade keeps every generated Secret unchanged."
 )
@@ -44,4 +49,13 @@ E2E_JOB_OUTPUT = reported_rule(
 E2E_JOB_RESULT = reported_rule(
     "e2e-job-result", "e2e", "e2e",
     "What a Job wrote can be read back (e.g. the table dbt built, queried with `psql`).",
+)
+CLUSTER_UPGRADE_BREAKING = reported_rule(
+    "cluster-upgrade-breaking", "cluster", "cluster",
+    "A release SemVer marks as breaking (major bump, or minor bump below 1.0) fails to upgrade from the previous "
+    "one: the README and NOTES must say how to cross it.", severity="warning",
+)
+TIMING_BUDGET = reported_rule(
+    "timing-budget", "cluster", "cluster",
+    "Every timing (SC-001, SC-002, upgrade, rollback, cluster start) is within its budget (--budget-* options).",
 )
