@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=5, help="untimed renders per backend first")
     parser.add_argument("--full", type=int, default=1000, help="full fuzz examples to time (0 skips)")
     parser.add_argument("--runs", type=int, default=3, help="alternating render tier / peer stack runs (0 skips)")
-    parser.add_argument("--workers", default="2", help="xdist workers of the render tier run")
+    parser.add_argument("--workers", default="0", help="xdist workers of the render tier run (0: none, faster here)")
     parser.add_argument("--reports", type=Path, default=Path("reports/bench"))
     args = parser.parse_args(argv)
     chart = args.chart.resolve()
