@@ -89,6 +89,22 @@ KEY_POOL = ("app", "team", "tier", "version", "a", "x-1", "example.com/owner", "
             "KEY_1", "my.key", "z9")
 
 
+#: Strings values files hold (names, hosts, versions, quantities, images, durations): a `pattern` string is drawn
+#: from the ones its schema accepts half the time, from the regex (hypothesis-jsonschema, ~15 ms a draw) otherwise.
+STRING_POOL = (*KEY_POOL, "web", "my-app", "v1", "1.0.0", "2.53", "3.12-slim", "100m", "0.5", "128Mi", "1Gi", "10",
+               "example.com", "db.example.internal", "registry.example.com/team/app", "30s", "5m",
+               "sha256:" + "0" * 64, "postgresql://db:5432/app", "/data", "UTC", "0 2 * * *")
+
+
+@lru_cache(maxsize=4096)
+def _pooled(text: str) -> st.SearchStrategy[Any] | None:
+    """Pattern strings: pool values the schema accepts, or the regex; None when no pool value fits."""
+    schema = json.loads(text)
+    check = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)(schema)
+    pool = [v for v in STRING_POOL if check.is_valid(v)]
+    return st.one_of(st.sampled_from(pool), delegate(schema)) if pool else None
+
+
 @lru_cache(maxsize=256)
 def key_names(rule_text: str) -> st.SearchStrategy[str]:
     """Key names valid against a `propertyNames` schema: from KEY_POOL, or drawn from the schema if none fits."""
@@ -238,12 +254,20 @@ def _text(schema: Schema) -> st.SearchStrategy[Any] | None:
     return st.text(TEXT, min_size=int(schema.get("minLength", 0)), max_size=int(schema.get("maxLength", 24)))
 
 
+def _string(schema: Schema, text: str) -> st.SearchStrategy[Any] | None:
+    """Free text, or a pattern string partly drawn from the pool; None for other strings."""
+    free = _text(schema)
+    if free is not None or "pattern" not in schema:
+        return free
+    return _pooled(text)
+
+
 @lru_cache(maxsize=4096)
 def _compile(text: str) -> st.SearchStrategy[Any]:
     schema: Schema = json.loads(text)
     kind = _type(schema)
-    if kind == "string" and (free := _text(schema)) is not None:
-        return free
+    if kind == "string" and (string := _string(schema, text)) is not None:
+        return string
     if kind == "object" and not DELEGATED & schema.keys():
         return _object(schema)
     if kind == "array" and not DELEGATED & schema.keys():
