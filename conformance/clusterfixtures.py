@@ -213,12 +213,14 @@ def install(cluster: Cluster, chart: Chart, scenario: Scenario, source: str, tie
     return Installed(release, chart, scenario, source, step, error, cluster, dump_dir, watch, installed_files, plan)
 
 
-def teardown(inst: Installed) -> None:
-    """Stop watching, uninstall the release and delete its namespace (the harness made both)."""
+def teardown(inst: Installed, wait: bool = False) -> None:
+    """Stop watching, uninstall the release and delete its namespace (the harness made both); `wait` until the
+    namespace is gone, so its pods no longer hold the node's resources for what runs next."""
     inst.watch.stop()
     with contextlib.suppress(FlowError):
         inst.release.uninstall(TIMEOUTS.helm_uninstall)
-    inst.cluster.run_kubectl("delete", "namespace", inst.release.namespace, "--wait=false")
+    inst.cluster.run_kubectl("delete", "namespace", inst.release.namespace, f"--wait={str(wait).lower()}",
+                             f"--timeout={TIMEOUTS.namespace_delete:g}s", timeout=TIMEOUTS.namespace_delete + 10)
 
 
 def launchable(config: pytest.Config) -> list[tuple[str, str]]:

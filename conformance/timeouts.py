@@ -34,7 +34,8 @@ class Timeouts:
     poll_interval: float = 0.5
     #: A watch is restarted (list, then watch from its resourceVersion) after this long.
     watch_restart: float = 240.0
-    #: FailedScheduling that names a volume or claim waits this long for the PV controller to bind first.
+    #: A pod the scheduler cannot place fails the wait only after this long (volumes binding, other pods'
+    #: resources being released, a node being added).
     scheduling_grace: float = 60.0
     #: After Ctrl-C, how long the CLI lets pytest finish its own teardown before interrupting it itself.
     interrupt_grace: float = 60.0

@@ -19,6 +19,7 @@ from conformance.errors import UsageError
 from conformance.flows.previous import breaking_change, given_previous, resolve_previous, semver
 from conformance.registry import LocalRegistry
 from conformance.render.variant import next_version, vary_template
+from conformance.timeouts import TIMEOUTS
 from conformance.timing import Timing, write_timings
 from conformance.tools import tool_path
 
@@ -144,23 +145,41 @@ def _event(reason: str, message: str, age: float = 0.0, kind: str = "Pod") -> di
             "involvedObject": {"kind": kind, "name": "x"}, "metadata": {"name": f"e-{reason}"}}
 
 
-@pytest.mark.parametrize(("reason", "message", "blocks"), [
-    ("FailedCreate", 'pods "x" is forbidden: violates PodSecurity "restricted:latest"', True),
-    ("FailedCreate", 'pods "x" is forbidden: exceeded quota: q, requested: cpu=1', True),
-    ("Failed", "Error: ErrImagePull", True),
-    ("BackOff", 'Back-off pulling image "x"', True),
-    ("BackOff", "Back-off restarting failed container app", True),
-    ("FailedScheduling", "0/1 nodes are available: 1 Insufficient cpu.", True),
-    ("FailedScheduling", "pod has unbound immediate PersistentVolumeClaims", False),  # volumes get a grace
-    ("Unhealthy", "Readiness probe failed", False),
+PENDING = {"metadata": {"name": "x"}, "spec": {}, "status": {"phase": "Pending"}}
+GRACE = TIMEOUTS.scheduling_grace
+
+
+@pytest.mark.parametrize(("reason", "message", "waited", "blocks"), [
+    ("FailedCreate", 'pods "x" is forbidden: violates PodSecurity "restricted:latest"', 1, True),
+    ("FailedCreate", 'pods "x" is forbidden: exceeded quota: q, requested: cpu=1', 1, True),
+    ("Failed", "Error: ErrImagePull", 1, True),
+    ("BackOff", 'Back-off pulling image "x"', 1, True),
+    ("BackOff", "Back-off restarting failed container app", 1, True),
+    ("FailedScheduling", "0/1 nodes are available: 1 Insufficient cpu.", GRACE + 2, True),
+    ("FailedScheduling", "0/1 nodes are available: 1 Insufficient cpu.", 1, False),  # the scheduler retries first
+    ("FailedScheduling", "pod has unbound immediate PersistentVolumeClaims", 1, False),
+    ("Unhealthy", "Readiness probe failed", 1, False),
 ])
-def test_blocking_events(reason: str, message: str, blocks: bool) -> None:
+def test_blocking_events(reason: str, message: str, waited: float, blocks: bool) -> None:
     state = State()
-    state.objects["Event"]["e"] = _event(reason, message)
-    found = blocking(state, time.time() - 5)
+    kind = "ReplicaSet" if reason == "FailedCreate" else "Pod"
+    state.objects["Event"]["e"] = _event(reason, message, kind=kind)
+    state.objects["Pod"]["x"] = PENDING
+    found = blocking(state, time.time() - waited)
     assert bool(found) is blocks, found
     if blocks:
         assert reason in found[0] and message.split(":", maxsplit=1)[0] in found[0]
+
+
+def test_events_of_pods_that_recovered_do_not_block() -> None:
+    """A FailedScheduling whose pod was scheduled since, or a pull error whose pod now runs ready, is history."""
+    state = State()
+    state.objects["Event"]["e"] = _event("FailedScheduling", "0/1 nodes are available: 1 Insufficient cpu.")
+    state.objects["Pod"]["x"] = {"metadata": {"name": "x"}, "spec": {"nodeName": "n1"}}
+    assert blocking(state, time.time() - GRACE - 2) == []
+    state.objects["Event"]["e"] = _event("Failed", "Error: ErrImagePull")
+    state.objects["Pod"]["x"] = {"metadata": {"name": "x"}, "status": {"containerStatuses": [{"ready": True}]}}
+    assert blocking(state, time.time() - 1) == []
 
 
 def test_old_events_and_stuck_containers() -> None:

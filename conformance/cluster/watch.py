@@ -193,9 +193,15 @@ class NamespaceWatch:
         self.api.close()
 
 
-def _pvc_related(message: str) -> bool:
-    text = message.lower()
-    return "persistentvolumeclaim" in text or "volume" in text
+def settled_since(pod: dict[str, Any] | None, reason: str) -> bool:
+    """True when a pod event no longer describes the pod: it is gone, was scheduled after a FailedScheduling,
+    or runs with every container ready after a pull or start failure."""
+    if pod is None:
+        return True
+    if reason == "FailedScheduling":
+        return bool((pod.get("spec") or {}).get("nodeName"))
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    return bool(statuses) and all(c.get("ready") for c in statuses)
 
 
 def blocking(state: State, since: float) -> list[str]:
@@ -205,11 +211,14 @@ def blocking(state: State, since: float) -> list[str]:
         reason, msg = str(e.get("reason", "")), str(e.get("message", "")).strip()
         if e.get("type") != "Warning" or reason not in BLOCKING_EVENTS or event_time(e) < since:
             continue
-        if reason == "FailedScheduling" and _pvc_related(msg) and time.time() - since < TIMEOUTS.scheduling_grace:
+        obj = e.get("involvedObject") or {}
+        if obj.get("kind") == "Pod" and settled_since(state.objects["Pod"].get(str(obj.get("name"))), reason):
+            continue
+        # the scheduler retries: volumes being bound, pods of another release terminating, a node autoscaling
+        if reason == "FailedScheduling" and time.time() - since < TIMEOUTS.scheduling_grace:
             continue
         if reason == "BackOff" and "image" not in msg.lower() and "restarting" not in msg.lower():
             continue
-        obj = e.get("involvedObject") or {}
         out.append(f"{obj.get('kind')}/{obj.get('name')}: {reason}: {msg}")
     for pod in state.of("Pod"):
         for c in (pod.get("status") or {}).get("containerStatuses") or []:

@@ -167,7 +167,7 @@ def test_upgrade_from_previous(cluster_run: ClusterRun, chart: Chart, scenario: 
             fail(request, inst, "cluster-secrets-stable", f"upgrade regenerated Secret data: {', '.join(changed)}",
                  "reuse existing Secret data on upgrade (lookup the Secret and keep its keys)")
     finally:
-        teardown(inst)
+        teardown(inst, wait=True)
 
 
 @pytest.mark.simulated(READINESS)
