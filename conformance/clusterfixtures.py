@@ -23,14 +23,15 @@ from conformance.cluster import Cluster, KindCluster, KubectlError, KwokCluster,
 from conformance.cluster.kind import workload_images
 from conformance.cluster.kindplan import KindPlan, plan_for
 from conformance.cluster.provider import ProviderChoice, cluster_for, resolve_provider
-from conformance.cluster.watch import Blocked, NamespaceWatch, State
+from conformance.cluster.watch import Blocked, NamespaceWatch, State, blocking
 from conformance.flows import storage
 from conformance.flows.helm_release import FlowError, HelmRelease, Step
 from conformance.flows.inspect import dump, generations, pending, readiness_failures
 from conformance.flows.jobs import launchable_jobs
 from conformance.options import BUDGETS, BY_NAME, Settings
-from conformance.plugin import record_timing
+from conformance.plugin import record_findings, record_timing
 from conformance.render.helm_cli import RELEASE
+from conformance.report import Finding
 from conformance.timeouts import TIMEOUTS
 from conformance.timing import Timing
 
@@ -176,8 +177,6 @@ def wait_release(watch: NamespaceWatch, release: HelmRelease, cluster: Cluster, 
         return "" if pending(state, expected) else "ready"
 
     def blockers(state: State, since: float) -> list[str]:
-        from conformance.cluster.watch import blocking  # noqa: PLC0415 (kept beside its use)
-
         return blocking(state, since) + readiness_failures(state, release.name, TIMEOUTS.readiness_grace)
 
     try:
@@ -246,9 +245,6 @@ def timed(request: pytest.FixtureRequest, run: ClusterRun, timing: Timing) -> No
     """Record a timing on the test and fail it when over budget, saying how the figure was obtained."""
     record_timing(request, timing)
     if not timing.within_budget:
-        from conformance.plugin import record_findings  # noqa: PLC0415
-        from conformance.report import Finding  # noqa: PLC0415
-
         rule = {"sc-001": "sc-001-deploy-time", "sc-002": "sc-002-job-launch"}.get(timing.id, "timing-budget")
         f = Finding(rule=rule, check=timing.id, severity="error", kind="Timing", name=timing.id,
                     namespace="", container="", template="", path="", scenario=timing.scenario,

@@ -27,7 +27,6 @@ CLUSTER_INSTALL = reported_rule(
 CLUSTER_POD_SECURITY = reported_rule(
     "cluster-pod-security", "cluster", "cluster", "PodSecurity admission (restricted) rejects no pod of the release."
 )
-CLUSTER_READY = reported_rule("cluster-ready", "cluster", "cluster", "Every workload of the release becomes ready.")
 CLUSTER_UPGRADE = reported_rule(
     "cluster-upgrade", "cluster", "cluster",
     "The previous release upgrades to this one with `helm upgrade` and every workload is ready again.",
