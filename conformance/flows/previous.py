@@ -21,6 +21,7 @@ import yaml
 
 from conformance.chart import Chart
 from conformance.errors import EnvError, UsageError
+from conformance.sources import LOOPBACK_HOSTS
 from conformance.timeouts import TIMEOUTS
 from conformance.tools import run, tool_path
 
@@ -127,9 +128,8 @@ def _oci(ref: str, workdir: Path) -> tuple[Path, str]:
     args = [tool_path("helm"), "pull", base, "--destination", str(workdir)]
     if tag:
         args += ["--version", tag]
-    host = base.removeprefix("oci://").split("/")[0].split(":")[0]
-    if host in ("localhost", "127.0.0.1", "::1") or host.startswith("127."):
-        args.append("--plain-http")  # a registry on loopback (CI, tests) serves plain HTTP
+    if base.removeprefix("oci://").split("/", 1)[0].rsplit(":", 1)[0] in LOOPBACK_HOSTS:
+        args.append("--plain-http")  # a registry on loopback (CI, tests) serves plain HTTP, as sources.pull does
     proc = run(args, TIMEOUTS.helm_template)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
