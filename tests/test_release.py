@@ -29,23 +29,24 @@ def reports_for(folder: Path, outcome: str) -> Path:
     return folder
 
 
-def pull(registry: LocalRegistry, version: str, dest: Path) -> subprocess.CompletedProcess[str]:
-    """`helm pull` of the compliant chart from the test registry."""
+def pull(registry: LocalRegistry, version: str, dest: Path, repo: str = "charts") -> subprocess.CompletedProcess[str]:
+    """`helm pull` of the compliant chart from a repository of the test registry."""
     dest.mkdir(parents=True, exist_ok=True)
-    return subprocess.run([HELM, "pull", f"oci://{registry.host}/charts/compliant", "--version", version,
+    return subprocess.run([HELM, "pull", f"oci://{registry.host}/{repo}/compliant", "--version", version,
                            "--plain-http", "-d", str(dest)], capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_failed_gate_pushes_nothing(oci_registry: LocalRegistry, tmp_path: Path, tool_env: dict[str, str]) -> None:
-    """Exit 1, the gate's reasons, and the registry still has no such chart."""
+    """Exit 1, the gate's reasons, and the registry still has no such chart. Its own repository: the session's
+    registry is shared, and the passing-gate test pushes the same chart to `charts`."""
     reports = reports_for(tmp_path / "reports", "failed")
-    run = cli("release", COMPLIANT, "--to", f"oci://{oci_registry.host}/charts", "--reports", reports,
+    run = cli("release", COMPLIANT, "--to", f"oci://{oci_registry.host}/gate-failed", "--reports", reports,
               "--require", "lint,render", env=tool_env)
     assert run.code == 1, run.out + run.err
     assert "gate: compliant: tier render failed: 1 of 1 tests" in run.out
-    assert run.out.strip().splitlines()[-1] == f"release: nothing pushed to oci://{oci_registry.host}/charts: " \
+    assert run.out.strip().splitlines()[-1] == f"release: nothing pushed to oci://{oci_registry.host}/gate-failed: " \
         "the gate did not pass"
-    assert pull(oci_registry, "1.2.0", tmp_path).returncode != 0
+    assert pull(oci_registry, "1.2.0", tmp_path, "gate-failed").returncode != 0
 
 
 def test_passed_gate_pushes_pulls_back_and_tags(oci_registry: LocalRegistry, tmp_path: Path,
