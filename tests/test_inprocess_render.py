@@ -8,6 +8,7 @@ backend fails, the other fails too with the same normalised message.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +16,16 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings
 
 from conformance import REPO_ROOT
+from conformance.cases import chart_for
 from conformance.chart import Scenario, load_chart
 from conformance.fuzz.backend import render_cli
 from conformance.fuzz.strategies import Example, valid_values
-from conformance.render.helm_cli import render_files
-from conformance.render.inprocess import engine, render_values
+from conformance.render import inprocess
+from conformance.render.helm_cli import render_files, template_args
+from conformance.render.inprocess import comparable_error, engine, render_values
 from conformance.render.manifest import RenderResult
+from conformance.timeouts import TIMEOUTS
+from conformance.tools import run, tool_path
 from conformance.values import load_yaml_mapping, merge_values
 
 KUBE = "1.35.0"
@@ -81,20 +86,37 @@ def scenarios() -> list[Any]:
     for chart_dir in [*BUNDLED, *FIXTURES]:
         if not (chart_dir / "Chart.yaml").is_file():
             continue
-        for sc in load_chart(chart_dir).scenarios:
+        for sc in chart_for(chart_dir, ()).scenarios:
             out.append(pytest.param(chart_dir, sc, id=f"{chart_dir.name}/{sc.name}"))
     return out
 
 
 @pytest.mark.parametrize(("chart_dir", "scenario"), scenarios())
 def test_scenario_renders_identically(chart_dir: Path, scenario: Scenario) -> None:
-    """Each scenario (defaults, values-*.yaml, ci/*-values.yaml) renders the same with both backends."""
+    """Each scenario (defaults, values-*.yaml, ci/*-values.yaml) renders the same with both backends: the engine
+    given the values files (Helm reads and merges them, as `--values F1 --values F2`), and given the values
+    merged in Python."""
     values: dict[str, Any] = {}
     for f in scenario.files:
         values = merge_values(values, load_yaml_mapping(f))
-    cli = render_files(load_chart(chart_dir), scenario.files, KUBE)
-    inproc, again = render_values(chart_dir, values, KUBE), render_values(chart_dir, values, KUBE)
-    assert_same(cli, inproc, f"{chart_dir.name}/{scenario.name}", again)
+    cli = render_files(chart_for(chart_dir, ()), scenario.files, KUBE)
+    cli = replace(cli, error=comparable_error(cli.error)) if cli.error else cli
+    what = f"{chart_dir.name}/{scenario.name}"
+    by_files, again = (inprocess.render_files(chart_dir, scenario.files, KUBE) for _ in range(2))
+    assert_same(cli, by_files, f"{what} (files)", again)
+    assert_same(cli, render_values(chart_dir, values, KUBE), f"{what} (values)", again)
+
+
+def test_values_file_errors_match(tmp_path: Path) -> None:
+    """A values file Helm cannot parse, or one that is missing, fails the same way on both backends."""
+    chart_dir = REPO_ROOT / "fixtures" / "charts" / "fuzz-compliant"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("replicaCount: [1\n")
+    for files in ((bad,), (tmp_path / "missing.yaml",), (tmp_path, bad)):
+        proc = run([tool_path("helm"), *template_args(chart_dir, files, KUBE)], timeout=TIMEOUTS.helm_template)
+        inproc = inprocess.render_files(chart_dir, files, KUBE)
+        assert proc.returncode == 1 and inproc.error, files
+        assert comparable_error(proc.stderr) == inproc.error
 
 
 def fuzzed(chart_dir: Path, count: int) -> list[Example]:

@@ -56,8 +56,16 @@ class Engine:
             proc.wait()
 
     def ask(self, values: dict[str, Any], validate: bool, timeout: float) -> dict[str, Any]:
+        """Render user values; the answer is `manifest` or `error`. Past `timeout` the process is killed."""
+        return self.request({"values": values, "validate": validate}, timeout)
+
+    def ask_files(self, files: tuple[Path, ...], validate: bool, timeout: float) -> dict[str, Any]:
+        """Render values files as `helm template --values F1 --values F2` does (Helm reads and merges them)."""
+        return self.request({"files": [str(f) for f in files], "validate": validate}, timeout)
+
+    def request(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
         """Send one request and read its answer (`manifest` or `error`); past `timeout` the process is killed."""
-        line = json.dumps({"values": values, "validate": validate}, ensure_ascii=False).encode() + b"\n"
+        line = json.dumps(payload, ensure_ascii=False).encode() + b"\n"
         with self.lock:
             proc = self._start()
             stdin, stdout = proc.stdin, proc.stdout
@@ -113,6 +121,20 @@ def render_text(chart_dir: Path, values: dict[str, Any], kube_version: str, vali
     return str(answer.get("manifest", "")), str(answer.get("error", ""))
 
 
+def _result(answer: dict[str, Any]) -> RenderResult:
+    if answer.get("error"):
+        return RenderResult(error=comparable_error(str(answer["error"])))
+    return result_from_output(str(answer.get("manifest", "")))
+
+
+def render_files(chart_dir: Path, files: tuple[Path, ...], kube_version: str,
+                 timeout: float = TIMEOUTS.helm_template) -> RenderResult:
+    """What `conformance.render.helm_cli.render_files` renders (`helm template --values F...`, Helm's schema check
+    on), through the persistent engine: Helm reads and merges the files itself. Errors normalised by
+    `comparable_error`."""
+    return _result(engine(chart_dir, kube_version).ask_files(files, True, timeout))
+
+
 def render_values(chart_dir: Path, values: dict[str, Any], kube_version: str, release: str = RELEASE,
                   namespace: str = NAMESPACE, timeout: float = TIMEOUTS.fuzz_example,
                   validate: bool = True) -> RenderResult:
@@ -120,7 +142,4 @@ def render_values(chart_dir: Path, values: dict[str, Any], kube_version: str, re
 
     `validate=False` skips Helm's values.schema.json check, for values `jsonschema` already accepted.
     """
-    answer = engine(chart_dir, kube_version, release, namespace).ask(values, validate, timeout)
-    if answer.get("error"):
-        return RenderResult(error=comparable_error(str(answer["error"])))
-    return result_from_output(str(answer.get("manifest", "")))
+    return _result(engine(chart_dir, kube_version, release, namespace).ask(values, validate, timeout))

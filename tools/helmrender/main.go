@@ -5,8 +5,10 @@
 //
 // Usage: helmrender CHART_DIR --kube-version 1.35.0 [--release conformance] [--namespace conformance]
 //
-// Each stdin line is a JSON object {"values": {...}, "validate": true}; each stdout line answers it with
-// {"manifest": "<helm template output>"} or {"error": "<what helm template prints after `Error: `>"}.
+// Each stdin line is a JSON object {"values": {...}, "validate": true} (values as `--values -` reads them) or
+// {"files": ["/abs/a.yaml", ...], "validate": true} (values files read and merged by Helm as `--values a.yaml
+// --values ...`); each stdout line answers it with {"manifest": "<helm template output>"} or
+// {"error": "<what helm template prints after `Error: `>"}.
 // `validate: false` skips values.schema.json validation (for values a caller validated already).
 package main
 
@@ -29,13 +31,16 @@ import (
 	"helm.sh/helm/v4/pkg/chart/loader"
 	chartv2 "helm.sh/helm/v4/pkg/chart/v2"
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
+	helmvalues "helm.sh/helm/v4/pkg/cli/values"
 	helmengine "helm.sh/helm/v4/pkg/engine"
+	"helm.sh/helm/v4/pkg/getter"
 	release "helm.sh/helm/v4/pkg/release/v1"
 	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
 )
 
 type request struct {
 	Values   json.RawMessage `json:"values"`
+	Files    []string        `json:"files"`
 	Validate *bool           `json:"validate"`
 }
 
@@ -208,7 +213,19 @@ func (e *engine) answer(line []byte) answer {
 		return answer{Error: "helmrender: request is not a JSON object: " + err.Error()}
 	}
 	values := map[string]any{}
-	if len(req.Values) > 0 {
+	if len(req.Files) > 0 {
+		// `helm template --values F1 --values F2`: Helm's own reading and merging of values files, before the
+		// chart is loaded (so a bad file is reported first, as the CLI does). Local paths only need no getter
+		// plugins: a path without a URL scheme is read from disk by every set of providers.
+		if len(req.Values) > 0 {
+			return answer{Error: "helmrender: a request has either values or files, not both"}
+		}
+		merged, err := (&helmvalues.Options{ValueFiles: req.Files}).MergeValues(getter.Getters())
+		if err != nil {
+			return answer{Error: err.Error()}
+		}
+		values = merged
+	} else if len(req.Values) > 0 {
 		// The same reader as `helm template --values -`, so numbers and nulls arrive as the CLI sees them.
 		read, err := common.ReadValues(req.Values)
 		if err != nil {
