@@ -25,7 +25,7 @@ $(BIN)/conformance: pyproject.toml
 
 venv: $(BIN)/conformance ## Create .venv with the project, its CLI and dev tools
 
-tools: ## Build the pinned helm, helmrender, helm3, kubesec, kubeconform, kube-score, kind, kwok, etcd and Kubernetes binaries into .tools/bin; fetch PSA test data
+tools: ## Build the pinned helm, helmrender, helm3, kubesec, kubesecscan, kubeconform, kube-score, kind, kwok, etcd and Kubernetes binaries into .tools/bin; fetch PSA test data
 	tools/build.sh
 
 kind-images: ## Kind node image + workload images into the local Docker engine, offline (starts dockerd if needed)

@@ -31,7 +31,7 @@ SUITES = REPO_ROOT / "suites"
 AVAILABLE = TIERS
 UNAVAILABLE: dict[str, str] = {}
 #: Tools each tier needs, checked before pytest starts so a missing one is one line, exit 2.
-NEEDS = {"lint": ("helm", "helm3"), "render": ("helm", "kubesec"), "fuzz": ("helm", "helmrender")}
+NEEDS = {"lint": ("helm", "helm3"), "render": ("helm", "kubesecscan"), "fuzz": ("helm", "helmrender")}
 #: Tools each cluster provider needs.
 PROVIDER_TOOLS = {
     "kwok": ("helm", "kubectl", "kwokctl", "kwok", "etcd", "kube-apiserver", "kube-controller-manager",

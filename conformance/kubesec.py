@@ -1,6 +1,10 @@
-"""Scoring workloads with the real kubesec binary, fully offline.
+"""Scoring workloads with kubesec's own rules, fully offline, in one process for all of them.
 
-kubesec validates each object with kubeconform before scoring and by default downloads schemas from
+`kubesecscan` (tools/kubesecscan, built from the kubesec pin of tools/kubesec) prints what `kubesec scan` prints
+for each document it reads (one JSON document per line), validating every document with one kubeconform
+validator, so each schema is compiled once instead of once per document as `kubesec scan` does; the `kubesec`
+CLI stays the reference (tests/test_kubesecscan.py compares both on every workload of the bundled and fixture
+charts). kubesec validates each object with kubeconform before scoring and by default downloads schemas from
 the internet. The strict schemas shipped with `kubernetes-validate` are turned into standalone files
 (definitions inlined, as kubeconform expects) in a cache folder and passed as `--schema-location`.
 """
@@ -9,11 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -91,9 +92,13 @@ def as_pod(obj: dict[str, Any]) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": template.get("spec") or {}}
 
 
+def scored_doc(obj: dict[str, Any]) -> dict[str, Any] | None:
+    """The document kubesec scores for an object (a Job's pod template as a Pod), None for other kinds."""
+    kind = obj.get("kind")
+    return as_pod(obj) if kind in AS_POD else obj if kind in SCORED_KINDS else None
+
+
 Score = tuple[int, list[str]]
-#: The fewest documents worth a kubesec process of their own.
-BATCH = 16
 
 
 def _digest(doc: dict[str, Any], kube_version: str) -> str:
@@ -101,39 +106,44 @@ def _digest(doc: dict[str, Any], kube_version: str) -> str:
     return hashlib.sha256(f"{kube_version}|{text}".encode()).hexdigest()[:32]
 
 
-def scan(docs: list[dict[str, Any]], kube_version: str, cache: Path) -> list[Score]:
-    """One `kubesec scan` of every document (kubesec reads `---`-separated YAML documents in one file)."""
-    schemas = standalone_schemas(kube_version, cache)
-    location = str(schemas) + "/{{ .ResourceKind }}{{ .KindSuffix }}.json"
-    with tempfile.NamedTemporaryFile("w", suffix=".json", dir=cache, delete=False) as f:
-        f.write("\n---\n".join(json.dumps(o) for o in docs))
-        path = Path(f.name)
-    try:
-        proc = run(["kubesec", "scan", "--schema-location", location, str(path)], timeout=TIMEOUTS.kubesec)
-    finally:
-        path.unlink(missing_ok=True)
+def schema_location(kube_version: str, cache: Path) -> str:
+    """The `--schema-location` of kubesec and kubesecscan: the offline standalone schemas."""
+    return str(standalone_schemas(kube_version, cache)) + "/{{ .ResourceKind }}{{ .KindSuffix }}.json"
+
+
+def scan_reports(docs: list[dict[str, Any]], kube_version: str, cache: Path) -> list[dict[str, Any]]:
+    """`kubesec scan`'s JSON report of each document, in order, from one `kubesecscan` run."""
+    proc = run(["kubesecscan", "--schema-location", schema_location(kube_version, cache)],
+               timeout=TIMEOUTS.kubesec, input_text="".join(json.dumps(d, default=str) + "\n" for d in docs))
     try:
         results = json.loads(proc.stdout)
     except json.JSONDecodeError as exc:
-        raise EnvError(f"kubesec scan gave no JSON (exit {proc.returncode}): {proc.stderr.strip()[:200]}") from exc
-    if len(results) != len(docs):
-        raise EnvError(f"kubesec scored {len(results)} of {len(docs)} workloads; check the kubesec build")
-    out: list[Score] = []
-    for res in results:
-        if res.get("valid") is False:
-            out.append((int(res.get("score", 0)), [f"kubesec could not score it: {res.get('message', '')}"]))
-        else:
-            out.append((int(res.get("score", 0)), advice_lines(res)))
-    return out
+        raise EnvError(f"kubesecscan gave no JSON (exit {proc.returncode}): {proc.stderr.strip()[:200]}") from exc
+    if not isinstance(results, list) or len(results) != len(docs):
+        raise EnvError(f"kubesecscan scored {len(results) if isinstance(results, list) else 0} of {len(docs)} "
+                       "workloads; rebuild it with `tools/build.sh kubesecscan`")
+    return results
+
+
+def score_of(result: dict[str, Any]) -> Score:
+    """A kubesec report as the score and advice lines the kubesec-score rule reads."""
+    if result.get("valid") is False:
+        return int(result.get("score", 0)), [f"kubesec could not score it: {result.get('message', '')}"]
+    return int(result.get("score", 0)), advice_lines(result)
+
+
+def scan(docs: list[dict[str, Any]], kube_version: str, cache: Path) -> list[Score]:
+    """The score and advice of every document, from one `kubesecscan` run."""
+    return [score_of(r) for r in scan_reports(docs, kube_version, cache)] if docs else []
 
 
 def score_objects(objects: list[dict[str, Any]], kube_version: str, cache: Path) -> list[Score | None]:
     """The kubesec score of each object (None for kinds kubesec does not score), in order.
 
     Identical objects (the same workload in several scenarios) are scored once; scores are kept per object
-    in `cache/kubesec/` (written atomically), and every object not yet scored goes to one kubesec run.
+    in `cache/kubesec/` (written atomically), and every object not yet scored goes to one kubesecscan run.
     """
-    docs = [as_pod(o) if o.get("kind") in AS_POD else o if o.get("kind") in SCORED_KINDS else None for o in objects]
+    docs = [scored_doc(o) for o in objects]
     keys = [_digest(d, kube_version) if d is not None else "" for d in docs]
     folder = cache / "kubesec"
     known: dict[str, Score] = {}
@@ -147,13 +157,7 @@ def score_objects(objects: list[dict[str, Any]], kube_version: str, cache: Path)
         else:
             missing[key] = doc
     if missing:
-        # kubesec compiles its schema once per document (~85 ms): a large batch is split over the CPUs.
-        docs_ = list(missing.values())
-        size = max(BATCH, -(-len(docs_) // (os.cpu_count() or 1)))
-        chunks = [docs_[i:i + size] for i in range(0, len(docs_), size)]
-        with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
-            scored = [s for part in pool.map(lambda c: scan(c, kube_version, cache), chunks) for s in part]
-        for key, score in zip(missing, scored, strict=True):
+        for key, score in zip(missing, scan(list(missing.values()), kube_version, cache), strict=True):
             known[key] = score
             write_json(folder / f"{key}.json", score)
     return [known[k] if k else None for k in keys]

@@ -17,6 +17,7 @@ TOOLS = {
     "helmrender": "helmrender",
     "helm3": "helm3",
     "kubesec": "kubesec",
+    "kubesecscan": "kubesecscan",
     "kubeconform": "kubeconform",
     "kube-score": "kube-score",
     "kind": "kind",

@@ -1,5 +1,5 @@
 """Plan once: `conformance check -n 2` runs every tool once per chart x scenario (counted through wrappers that
-exec the real binaries), kubesec scores each distinct workload once in one batch, cache files appear whole."""
+exec the real binaries), kubesecscan scores each distinct workload once in one batch, cache files appear whole."""
 
 from __future__ import annotations
 
@@ -38,10 +38,10 @@ def counted_env(tmp_path: Path, tool_env: dict[str, str], *names: str) -> tuple[
 
 
 def test_check_runs_each_tool_once_per_scenario(tmp_path: Path, tool_env: dict[str, str]) -> None:
-    """With two xdist workers, helm template, helm lint (both majors) run once per scenario and kubesec once."""
+    """With two xdist workers, helm template, helm lint (both majors) run once per scenario and kubesecscan once."""
     chart = CHARTS / "compliant"
     scenarios = len(load_chart(chart).scenarios)
-    env, log = counted_env(tmp_path, tool_env, "helm", "helm3", "kubesec")
+    env, log = counted_env(tmp_path, tool_env, "helm", "helm3", "kubesecscan")
     proc = subprocess.run([sys.executable, "-m", "conformance.cli", "check", str(chart), "--tier", "lint,render",
                            "-n", "2", "--reports", str(tmp_path / "reports")],
                           capture_output=True, text=True, env=env, timeout=300, check=False)
@@ -52,7 +52,7 @@ def test_check_runs_each_tool_once_per_scenario(tmp_path: Path, tool_env: dict[s
     kinds = Counter(" ".join(c.split()[:2]) for c in calls)
     # helm template twice per scenario: the chart, and its varied next-release copy (immutable-fields-stable)
     assert kinds == {"helm template": 2 * scenarios, "helm lint": scenarios, "helm3 lint": scenarios,
-                     "kubesec scan": 1}, calls
+                     "kubesecscan --schema-location": 1}, calls
     # A second run over the same reports folder reuses the plan: no tool runs at all.
     log.write_text("")
     again = subprocess.run([sys.executable, "-m", "conformance.cli", "check", str(chart), "--tier", "lint,render",
@@ -71,9 +71,9 @@ def _deployment(name: str, image: str) -> dict[str, object]:
 
 def test_kubesec_scores_identical_objects_once(tmp_path: Path, tool_env: dict[str, str],
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    """Five objects, two distinct workloads: one kubesec run; a second call finds every score cached."""
-    env, log = counted_env(tmp_path, tool_env, "kubesec")
-    monkeypatch.setenv("CONFORMANCE_KUBESEC", env["CONFORMANCE_KUBESEC"])
+    """Five objects, two distinct workloads: one kubesecscan run; a second call finds every score cached."""
+    env, log = counted_env(tmp_path, tool_env, "kubesecscan")
+    monkeypatch.setenv("CONFORMANCE_KUBESECSCAN", env["CONFORMANCE_KUBESECSCAN"])
     web, db = _deployment("web", "r.example/web:1"), _deployment("db", "r.example/db:2")
     objects = [web, db, dict(web), {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}, web]
     first = kubesec.score_objects(objects, "1.35", tmp_path)

@@ -1,5 +1,5 @@
 """Small pure functions: values merging and diffing, image references, selectors, values docs, waivers,
-manifest parsing. (kubesec batching runs the real kubesec.)"""
+manifest parsing. (kubesec batching runs the real kubesecscan.)"""
 
 from __future__ import annotations
 
@@ -297,7 +297,7 @@ def _workload(kind: str, name: str) -> dict[str, Any]:
 
 
 def test_kubesec_scores_every_workload_of_a_render(kubesec_cache: Path) -> None:
-    """One kubesec run scores every workload (kubesec reads `---`-separated documents, not JSON lines)."""
+    """One kubesecscan run scores every workload of a render, other kinds are left out."""
     objects = [_workload("Deployment", "web"), {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}},
                _workload("Pod", "test"), _workload("StatefulSet", "db")]
     scores = kubesec.scores(objects, "1.35", kubesec_cache)

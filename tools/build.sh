@@ -44,7 +44,7 @@ kube_ldflags="-X k8s.io/component-base/version.gitVersion=$k8s -X k8s.io/compone
   -X k8s.io/component-base/version.gitMinor=$k8s_minor -X k8s.io/component-base/version.gitTreeState=clean"
 h3kube=$(awk '$1 == "k8s.io/client-go" {print $2}' "$root/tools/helm3/go.mod" | cut -d. -f2)
 
-want=("$@"); [ ${#want[@]} -gt 0 ] || want=(helm4 helmrender helm3 kubesec kubeconform kube-score kind kwok etcd kube pss actionlint)
+want=("$@"); [ ${#want[@]} -gt 0 ] || want=(helm4 helmrender helm3 kubesec kubesecscan kubeconform kube-score kind kwok etcd kube pss actionlint)
 # The Kind images' binaries (kind/images/build.sh asks for them): kube-node agnhost coredns pause
 for mod in "${want[@]}"; do
   case "$mod" in
@@ -64,6 +64,12 @@ for mod in "${want[@]}"; do
              kwok=sigs.k8s.io/kwok/cmd/kwok kwokctl=sigs.k8s.io/kwok/cmd/kwokctl ;;
     etcd) build etcd "" etcd=. ;;
     kubesec) build kubesec "" kubesec=github.com/controlplaneio/kubesec/v2 ;;
+    kubesecscan)
+      # The batch scorer must run exactly the kubesec rules and kubeconform validation of the `kubesec` CLI.
+      for dep in github.com/controlplaneio/kubesec/v2 github.com/yannh/kubeconform; do
+        [ "$(pin kubesecscan $dep)" = "$(pin kubesec $dep)" ] || { echo "tools/build.sh: tools/kubesecscan pins $dep $(pin kubesecscan $dep), tools/kubesec pins $(pin kubesec $dep); make them equal" >&2; exit 1; }
+      done
+      build kubesecscan "" kubesecscan=. ;;
     # The peer stack `make bench` times the render tier against: helm template + kubeconform + kube-score.
     kubeconform) build kubeconform "-X main.version=$(pin kubeconform github.com/yannh/kubeconform)" \
              kubeconform=github.com/yannh/kubeconform/cmd/kubeconform ;;
@@ -80,6 +86,6 @@ for mod in "${want[@]}"; do
     pause) build pause "" pause=. ;;
     actionlint) build actionlint "-X github.com/rhysd/actionlint.version=$(pin actionlint github.com/rhysd/actionlint)" \
              actionlint=github.com/rhysd/actionlint/cmd/actionlint ;;
-    *) echo "tools/build.sh: unknown module '$mod' (one of: helm4 helmrender helm3 kubesec kubeconform kube-score kind kwok etcd kube pss actionlint kube-node agnhost coredns pause)" >&2; exit 2 ;;
+    *) echo "tools/build.sh: unknown module '$mod' (one of: helm4 helmrender helm3 kubesec kubesecscan kubeconform kube-score kind kwok etcd kube pss actionlint kube-node agnhost coredns pause)" >&2; exit 2 ;;
   esac
 done
