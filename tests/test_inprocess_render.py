@@ -160,6 +160,17 @@ def test_schema_errors_match() -> None:
     assert render_values(chart_dir, bad, KUBE).error
 
 
+def test_schema_checked_on_every_render() -> None:
+    """The engine compiles the schema once, yet checks every render: invalid, valid and invalid values in turn
+    give the CLI's answers in turn."""
+    chart_dir = REPO_ROOT / "fixtures" / "charts" / "fuzz-compliant"
+    for values in ({"replicaCount": "three"}, {"replicaCount": 2}, {"replicaCount": 0}, {}):
+        cli, inproc = render_cli(chart_dir, values, KUBE), render_values(chart_dir, values, KUBE)
+        assert_same(cli, inproc, f"schema check {values}")
+    assert render_values(chart_dir, {"replicaCount": "three"}, KUBE).error
+    assert render_values(chart_dir, {"replicaCount": 2}, KUBE).ok
+
+
 def test_engine_loads_the_chart_once() -> None:
     """One engine process serves every render of a chart: it is started once, not per example."""
     chart_dir = REPO_ROOT / "fixtures" / "charts" / "fuzz-empty-index"

@@ -3,7 +3,10 @@ module floe.dev/conformance/tools/helmrender
 
 go 1.26.0
 
-require helm.sh/helm/v4 v4.2.4
+require (
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.2
+	helm.sh/helm/v4 v4.2.4
+)
 
 require (
 	dario.cat/mergo v1.0.1 // indirect
@@ -71,7 +74,6 @@ require (
 	github.com/pmezard/go-difflib v1.0.1-0.20181226105442-5d4384ee4fb2 // indirect
 	github.com/rubenv/sql-migrate v1.8.1 // indirect
 	github.com/russross/blackfriday/v2 v2.1.0 // indirect
-	github.com/santhosh-tekuri/jsonschema/v6 v6.0.2 // indirect
 	github.com/shopspring/decimal v1.4.0 // indirect
 	github.com/spf13/cast v1.7.0 // indirect
 	github.com/spf13/cobra v1.10.2 // indirect

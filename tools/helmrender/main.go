@@ -59,9 +59,10 @@ type engine struct {
 	loadErr   error
 	// reload: the chart (or a subchart) declares dependencies, which Helm enables, aliases and imports values
 	// for by mutating the loaded chart per render; such charts are loaded afresh for every render.
-	reload bool
-	sorted map[string]sortedFile
-	rank   map[string]int
+	reload  bool
+	sorted  map[string]sortedFile
+	rank    map[string]int
+	schemas schemas
 }
 
 func hasDependencies(c *chartv2.Chart) bool {
@@ -161,9 +162,18 @@ func (e *engine) render(values map[string]any, validate bool) (string, error) {
 	caps := common.DefaultCapabilities.Copy()
 	caps.KubeVersion = *e.kube
 	options := common.ReleaseOptions{Name: e.release, Namespace: e.namespace, Revision: 1, IsInstall: true}
-	top, err := util.ToRenderValuesWithSchemaValidation(chrt, values, options, caps, !validate)
+	// Values coalesced without Helm's schema check, then checked with the schemas compiled once; values that
+	// fail (or that cannot be checked) go through Helm's own validation, for its error message.
+	top, err := util.ToRenderValuesWithSchemaValidation(chrt, values, options, caps, true)
 	if err != nil {
 		return "", err
+	}
+	if validate {
+		if merged, ok := top["Values"].(common.Values); !ok || !e.schemas.valid(chrt, merged) {
+			if top, err = util.ToRenderValuesWithSchemaValidation(chrt, values, options, caps, false); err != nil {
+				return "", err
+			}
+		}
 	}
 	// From here on Helm has a release, so `helm template` adds its --debug hint to any error.
 	hint := func(err error) error { return fmt.Errorf("%w\n\nUse --debug flag to render out invalid YAML", err) }
@@ -259,7 +269,7 @@ func main() {
 		os.Exit(2)
 	}
 	e := &engine{dir: os.Args[1], kube: kv, release: *name, namespace: *namespace, sorted: map[string]sortedFile{},
-		rank: map[string]int{}}
+		rank: map[string]int{}, schemas: schemas{}}
 	for i, kind := range releaseutil.InstallOrder {
 		e.rank[kind] = i
 	}
