@@ -73,6 +73,6 @@ def write_merged_junit(root: Path, charts: list[ChartResult]) -> Path:
     """Write `<root>/junit.xml` (through a temporary file, so a reader never sees half of it)."""
     path = root / JUNIT
     tmp = path.with_suffix(".xml.tmp")
-    merged_junit(charts).write(str(tmp), pretty=True)
+    merged_junit(charts).write(str(tmp))
     tmp.replace(path)
     return path

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections import defaultdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ COLLECTOR = pytest.StashKey["Collector"]()
 PLAN = pytest.StashKey[Path]()
 PLAN_INPUT = "conformance_plan"
 FINDING = "conformance_finding"
+SUBCASE = "conformance_case"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -113,6 +116,29 @@ def record_findings(request: pytest.FixtureRequest, findings: list[Finding], **p
         node.user_properties.append((FINDING, f.to_json()))
 
 
+@dataclass(frozen=True)
+class SubCase:
+    """One case of a test that checks several (conformance.cases.CaseGroup): its own JUnit case, named by `id`
+    in the test's brackets (`test_render[scenario/rule/Kind/name]`), with its own outcome and properties."""
+
+    id: str
+    outcome: str
+    duration: float
+    message: str
+    text: str
+    properties: dict[str, str]
+
+    def nodeid(self, test: str) -> str:
+        """The case's node ID: the test's, with this case's ID as the parameter."""
+        return f"{test.partition('[')[0]}[{self.id}]"
+
+
+def record_subcase(request: pytest.FixtureRequest, case: SubCase, findings: list[Finding]) -> None:
+    """Attach one case of a grouped test, and its findings, to the running test."""
+    request.node.user_properties.append((SUBCASE, json.dumps(asdict(case))))
+    request.node.user_properties.extend((FINDING, f.to_json()) for f in findings)
+
+
 def record_timing(request: pytest.FixtureRequest, timing: Timing) -> None:
     """Attach a timing row to the running test: JUnit properties `seconds` and `budget`, and timings.json."""
     props = request.node.user_properties
@@ -130,6 +156,8 @@ class Collector:
         #: nodeid -> why its result was only simulated by the provider
         self.simulated: dict[str, str] = {}
         self.cases: dict[str, list[CaseResult]] = defaultdict(list)
+        #: tests that checked several cases, and how many cases they checked
+        self.grouped = [0, 0]
 
     def add(self, report: pytest.TestReport) -> None:
         """Record one test phase report."""
@@ -138,8 +166,17 @@ class Collector:
         if report.when == "call" or report.outcome in ("failed", "skipped"):
             if report.when != "call" and report.outcome == "passed":
                 return
-            props = [(k, str(v)) for k, v in report.user_properties if k not in (FINDING, TIMING)]
+            props = [(k, str(v)) for k, v in report.user_properties if k not in (FINDING, TIMING, SUBCASE)]
             self.findings += [Finding.from_json(str(v)) for k, v in report.user_properties if k == FINDING]
+            subcases = [SubCase(**json.loads(str(v))) for k, v in report.user_properties if k == SUBCASE]
+            if subcases and report.when == "call":
+                self.grouped[0] += 1
+                self.grouped[1] += len(subcases)
+                self.cases[tier] += [CaseResult(c.nodeid(report.nodeid), tier, c.outcome, c.duration, c.message,
+                                                c.text, [*props, *c.properties.items()]) for c in subcases]
+                if not report.failed or any(c.outcome != "passed" for c in subcases):
+                    return
+                # the test failed outside its cases (e.g. interrupted): its own case says so, below
             self.timings += [Timing.from_json(str(v)) for k, v in report.user_properties if k == TIMING]
             why = next((str(v) for k, v in report.user_properties if k == "simulated_reason"), "")
             if why and report.when == "call":
@@ -170,6 +207,9 @@ class Collector:
     def summary_lines(self) -> list[str]:
         """What the provider only simulated (grouped by reason) and every timing, for the terminal summary."""
         out = []
+        if self.grouped[0]:
+            out.append(f"{self.grouped[0]} tests checked {self.grouped[1]} cases (one test per rule and scenario; "
+                       "each rule x object x scenario is its own JUnit case)")
         by_reason: dict[str, list[str]] = defaultdict(list)
         for nodeid, why in self.simulated.items():
             by_reason[why].append(nodeid.rpartition("::")[2])

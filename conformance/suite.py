@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
 
 from conformance import plan
-from conformance.cases import Case, RenderFailure, chart_of
+from conformance.cases import Case, CaseGroup, RenderFailure, chart_of
 from conformance.errors import ConformanceError
 from conformance.options import Settings
 from conformance.plan import Plan
-from conformance.plugin import PLAN, SETTINGS, record_findings
+from conformance.plugin import PLAN, SETTINGS, SubCase, record_findings, record_subcase
 from conformance.report import Finding
 
 
@@ -59,6 +60,29 @@ def check_case(request: pytest.FixtureRequest, case: Case, settings: Settings) -
                     scenario=case.scenario, object=case.obj.ref, template=case.obj.template)
     blocking = failure_text(findings)
     assert not blocking, blocking
+
+
+def check_group(request: pytest.FixtureRequest, group: CaseGroup, settings: Settings) -> None:
+    """Evaluate every case of a group, record each as its own JUnit case with its findings, and fail on the
+    unwaived errors of any of them (each on its own line)."""
+    failures = []
+    for case in group.cases:
+        start = time.perf_counter()
+        outcome = "failed"
+        try:
+            findings = case.evaluate()
+        except Exception as exc:  # a rule that raises is this case's error; the other cases still run
+            findings, outcome = [], "error"
+            blocking = f"rule {case.rule.id} raised on {case.obj.ref}: {type(exc).__name__}: {exc}"
+        else:
+            blocking = failure_text(findings)
+        failures += [blocking] if blocking else []
+        props = {"rule": case.rule.id, "family": case.rule.family, "chart": str(settings.chart),
+                 "scenario": case.scenario, "object": case.obj.ref, "template": case.obj.template}
+        record_subcase(request, SubCase(case.id, outcome if blocking else "passed", time.perf_counter() - start,
+                                        blocking.partition("\n")[0], blocking, props), findings)
+    text = "\n".join(failures)
+    assert not text, text
 
 
 def check_render(request: pytest.FixtureRequest, failure: RenderFailure, settings: Settings, tier: str) -> None:

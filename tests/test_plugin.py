@@ -210,6 +210,44 @@ def test_reports_are_written_when_the_session_is_interrupted(pytester: pytest.Py
     assert "test_rule[c]" not in cases
 
 
+GROUPED_TEST = '''
+from conformance.plugin import SubCase, record_subcase
+
+
+def test_group(request):
+    for i, outcome in enumerate(["passed", "failed", "error"]):
+        text = "" if outcome == "passed" else f"case {{i}} {{outcome}}"
+        record_subcase(request, SubCase(f"defaults/probes/Deployment/d{{i}}", outcome, 0.01, text, text,
+                                        {{"rule": "probes", "object": f"Deployment/d{{i}}"}}), [])
+    assert {fail_at_end}, "the group failed"
+
+
+def test_group_broken(request):
+    record_subcase(request, SubCase("defaults/labels/Service/s", "passed", 0.01, "", "", {{"rule": "labels"}}), [])
+    raise RuntimeError("the test broke after its cases")
+'''
+
+
+def test_grouped_cases_are_junit_cases_of_their_own(pytester: pytest.Pytester) -> None:
+    """A test that checks several cases reports each as its own JUnit case (named by its ID, with its own
+    outcome and properties); a test that fails outside its cases still shows as a failed case."""
+    suite(pytester, "render", "test_grouped", GROUPED_TEST.format(fail_at_end="False"))
+    reports = pytester.path / "reports"
+    result = pytester.runpytest_subprocess("--chart", "the-chart", "--reports", str(reports), "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["*conformance: 2 tests checked 4 cases*"])
+    cases = junit_cases(reports / "junit-render.xml")
+    assert {n: c["outcome"] for n, c in cases.items()} == {
+        "test_group[defaults/probes/Deployment/d0]": "passed",
+        "test_group[defaults/probes/Deployment/d1]": "failed",
+        "test_group[defaults/probes/Deployment/d2]": "error",
+        "test_group_broken[defaults/labels/Service/s]": "passed",
+        "test_group_broken": "failed",
+    }
+    assert cases["test_group[defaults/probes/Deployment/d1]"]["object"] == "Deployment/d1"
+    assert cases["test_group[defaults/probes/Deployment/d1]"]["tier"] == "render"
+
+
 def test_results_merge_under_xdist(pytester: pytest.Pytester) -> None:
     """With -n 2, findings and cases recorded on both workers reach the controller's reports."""
     names = [f"w{i}" for i in range(8)]

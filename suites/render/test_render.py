@@ -5,20 +5,21 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.cases import Case, RenderFailure, render_cases
+from conformance.cases import CaseGroup, RenderFailure, render_cases
 from conformance.options import Settings
-from conformance.suite import check_case, check_render, parametrize
+from conformance.suite import check_group, check_render, parametrize
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """One test per scenario that fails to render, and per rule x object of the ones that render."""
+    """One test per scenario that fails to render, and per rule of the ones that render (each object that rule
+    applies to is its own JUnit case)."""
     parametrize(metafunc, "render_case", render_cases, "render")
 
 
-def test_render(render_case: Case | RenderFailure, request: pytest.FixtureRequest,
+def test_render(render_case: CaseGroup | RenderFailure, request: pytest.FixtureRequest,
                 conformance_settings: Settings) -> None:
-    """The object passes the rule (or, for a scenario that did not render, Helm's error is reported)."""
+    """Every object passes the rule (or, for a scenario that did not render, Helm's error is reported)."""
     if isinstance(render_case, RenderFailure):
         check_render(request, render_case, conformance_settings, "render")
     else:
-        check_case(request, render_case, conformance_settings)
+        check_group(request, render_case, conformance_settings)
