@@ -16,7 +16,6 @@ from typing import Any
 from conformance import REPO_ROOT, __version__, gatecmd, many_charts
 from conformance.chart import Chart, load_chart
 from conformance.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ConformanceError, UsageError
-from conformance.flows.jobs import launchable_jobs
 from conformance.merged import write_merged
 from conformance.options import OPTIONS, TIERS, Settings, resolve
 from conformance.profiles import PROFILES
@@ -31,7 +30,7 @@ SUITES = REPO_ROOT / "suites"
 AVAILABLE = TIERS
 UNAVAILABLE: dict[str, str] = {}
 #: Tools each tier needs, checked before pytest starts so a missing one is one line, exit 2.
-NEEDS = {"lint": ("helm", "helm3"), "render": ("helm", "kubesecscan"), "fuzz": ("helm", "helmrender")}
+NEEDS = {"lint": ("helm", "helm3"), "render": ("helm", "helmrender", "kubesecscan"), "fuzz": ("helm", "helmrender")}
 #: Tools each cluster provider needs.
 PROVIDER_TOOLS = {
     "kwok": ("helm", "kubectl", "kwokctl", "kwok", "etcd", "kube-apiserver", "kube-controller-manager",
@@ -104,6 +103,8 @@ def preflight(chart: Chart, settings: Settings, tiers: list[str], left: dict[str
     if "fuzz" in tiers and chart.schema is None:
         left["fuzz"] = "the chart has no usable values.schema.json to fuzz from (the lint tier reports it)"
         tiers = [t for t in tiers if t != "fuzz"]
+    from conformance.flows.jobs import launchable_jobs  # noqa: PLC0415 (imports the kubernetes client: e2e only)
+
     if "e2e" in tiers and not launchable_jobs(chart, settings.kube_version_full):
         left["e2e"] = "the chart renders no Job or CronJob, so there is no job launch (SC-002) to time"
         tiers = [t for t in tiers if t != "e2e"]

@@ -6,6 +6,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conformance.results import Case, TierResult, remember
+
 
 @dataclass
 class CaseResult:
@@ -59,3 +61,13 @@ def write_junit(path: Path, tier: str, chart: str, cases: list[CaseResult],
     tmp = path.with_suffix(".tmp")
     ET.ElementTree(root).write(tmp, encoding="utf-8", xml_declaration=True)
     tmp.replace(path)
+    remember(path, TierResult(tier, [_as_read(c) for c in cases], {"chart": chart, "tier": tier, **(run or {})}))
+
+
+def _as_read(c: CaseResult) -> Case:
+    """A case as `conformance.results.read_junit` reads it back from the file `write_junit` writes."""
+    classname, name = _split(c.nodeid)
+    failed = c.outcome in ("failed", "error")
+    return Case(name, classname, c.outcome, float(f"{c.duration:.3f}"),
+                c.message[:500] if failed or c.outcome == "skipped" else "", dict(c.properties),
+                c.text if failed else "")

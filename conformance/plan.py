@@ -1,8 +1,10 @@
 """The plan of a run: every tool result the lint and render tiers need, computed once before tests are collected.
 
 The controller (the pytest process the CLI starts, or the xdist master) builds the plan: it renders every
-scenario with the reference `helm template`, runs `helm lint --strict` on every Helm major per scenario, and
-scores every distinct workload with one `kubesec` run. It writes the plan to `<reports>/.cache/plan/` (temporary
+scenario with Helm's own engine (the persistent `helmrender`, byte-identical to `helm template`; a scenario
+that fails to render is rendered again by `helm template` so its finding quotes the CLI), runs
+`helm lint --strict` on every Helm major per scenario, and scores every distinct workload with one
+`kubesecscan` run. It writes the plan to `<reports>/.cache/plan/` (temporary
 name, then rename) and hands its path to the xdist workers, which only read it: no tool runs twice for the same
 chart x scenario, however many workers collect the tests.
 """
@@ -22,6 +24,7 @@ from conformance import kubesec
 from conformance.cache import read_json, write_json
 from conformance.chart import Chart, Scenario
 from conformance.options import Settings
+from conformance.render import inprocess
 from conformance.render.helm_cli import render
 from conformance.render.manifest import Manifest, RenderResult
 from conformance.render.variant import variant_of
@@ -32,6 +35,8 @@ from conformance.tools import run, tool_path
 #: Tiers whose tool results are planned (fuzz renders in process, cluster and e2e talk to a cluster).
 PLANNED_TIERS = ("lint", "render")
 HELM_MAJORS = ("helm", "helm3")
+#: The tools whose builds the render tier's plan depends on.
+RENDER_TOOLS = ["helmrender", "kubesecscan"]
 #: Bumped when the plan file's layout changes, so an old plan is never read.
 FORMAT = 2
 T = TypeVar("T")
@@ -90,35 +95,58 @@ def plan_key(chart: Chart, settings: Settings, tiers: tuple[str, ...]) -> str:
         h.update(sc.name.encode())
         for f in sc.files:
             h.update(f.read_bytes())
-    tools = ["helm"] + (["helm3"] if "lint" in tiers else []) + (["kubesec"] if "render" in tiers else [])
+    tools = ["helm"] + (["helm3"] if "lint" in tiers else []) + (RENDER_TOOLS if "render" in tiers else [])
     for tool in tools:
         path = tool_path(tool)
         h.update(f"{tool}={path}@{os.path.getmtime(path)}".encode())
     return h.hexdigest()[:24]
 
 
+def render_scenario(chart: Chart, scenario: Scenario, kube_version: str) -> RenderResult:
+    """One scenario rendered by the persistent engine (Helm 4's engine from the `helm` pin, byte-identical to
+    `helm template`: tests/test_inprocess_render.py); a failed render is rendered again by `helm template`, so the
+    finding quotes the reference CLI's own error."""
+    result = inprocess.render_files(chart.path, scenario.files, kube_version)
+    return result if result.ok else render(chart, scenario, kube_version)
+
+
 def build(chart: Chart, settings: Settings, tiers: tuple[str, ...]) -> Plan:
-    """Run every tool once per scenario (renders and lints in parallel, kubesec once for all workloads)."""
+    """Run every tool once per scenario: lints in parallel, renders through one engine per chart (the varied
+    copy's beside the chart's), kubesec once for all workloads while the variants render."""
     kube = settings.kube_version_full
-    renders = parallel(lambda sc: render(chart, sc, kube), chart.scenarios) if "render" in tiers else \
-        [RenderResult() for _ in chart.scenarios]
-    lints = parallel(lambda sc: helm_lint(chart, sc, kube), chart.scenarios) if "lint" in tiers else \
-        [{} for _ in chart.scenarios]
-    varied = variant_of(chart) if "render" in tiers else chart
-    variants = parallel(lambda sc: render(varied, sc, kube), chart.scenarios) if "render" in tiers else \
-        [RenderResult() for _ in chart.scenarios]
-    scores: list[dict[str, tuple[int, list[str]]]] = [{} for _ in chart.scenarios]
-    if "render" in tiers:
-        objects = [(i, m.obj) for i, r in enumerate(renders) for m in r.manifests]
-        cache = settings.reports / ".cache"
-        cache.mkdir(parents=True, exist_ok=True)
-        for (i, obj), score in zip(objects, kubesec.score_objects([o for _, o in objects], settings.kube_version,
-                                                                  cache), strict=True):
-            if score is not None:
-                scores[i][kubesec.ref(obj)] = score
+    empty = [RenderResult() for _ in chart.scenarios]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        if "render" in tiers:  # kubesec's schemas, written while the engines render
+            pool.submit(kubesec.standalone_schemas, settings.kube_version, _cache(settings))
+        lints_f = pool.submit(lambda: parallel(lambda sc: helm_lint(chart, sc, kube), chart.scenarios)) \
+            if "lint" in tiers else None
+        variants_f = pool.submit(lambda: [render_scenario(variant_of(chart), sc, kube) for sc in chart.scenarios]) \
+            if "render" in tiers else None
+        renders = [render_scenario(chart, sc, kube) for sc in chart.scenarios] if "render" in tiers else empty
+        scores = _scores(renders, settings) if "render" in tiers else [{} for _ in chart.scenarios]
+        lints = lints_f.result() if lints_f else [{} for _ in chart.scenarios]
+        variants = variants_f.result() if variants_f else empty
     base = base_chart(chart.path, settings.changed_since) if settings.changed_since and "lint" in tiers else None
     return Plan(tiers, {sc.name: ScenarioPlan(sc.name, r, lint, s, v) for sc, r, lint, s, v
                         in zip(chart.scenarios, renders, lints, scores, variants, strict=True)}, base)
+
+
+def _cache(settings: Settings) -> Path:
+    """The run's cache folder (created)."""
+    cache = settings.reports / ".cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    return cache
+
+
+def _scores(renders: list[RenderResult], settings: Settings) -> list[dict[str, tuple[int, list[str]]]]:
+    """kubesec's score of every workload of every render, keyed by `Kind/name` per render."""
+    scores: list[dict[str, tuple[int, list[str]]]] = [{} for _ in renders]
+    objects = [(i, m.obj) for i, r in enumerate(renders) for m in r.manifests]
+    scores_ = kubesec.score_objects([o for _, o in objects], settings.kube_version, _cache(settings))
+    for (i, obj), score in zip(objects, scores_, strict=True):
+        if score is not None:
+            scores[i][kubesec.ref(obj)] = score
+    return scores
 
 
 def to_json(plan: Plan) -> dict[str, Any]:

@@ -101,8 +101,26 @@ def _outcome(case: TestCase) -> tuple[str, str, str]:
     return "passed", "", ""
 
 
+#: What this process wrote to a junit-<tier>.xml (path -> (mtime, size), result): read back without parsing.
+_WRITTEN: dict[Path, tuple[tuple[int, int], TierResult]] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_mtime_ns, st.st_size
+
+
+def remember(path: Path, result: TierResult) -> None:
+    """Keep the results this process has just written to `path`: reading the file back (the merged reports are
+    made right after) returns them while the file is unchanged, instead of parsing thousands of cases again."""
+    _WRITTEN[path.resolve()] = (_stamp(path), result)
+
+
 def read_junit(path: Path) -> TierResult:
     """One junit-<tier>.xml; ReportsError naming the file when it is not JUnit XML."""
+    written = _WRITTEN.get(path.resolve())
+    if written is not None and path.is_file() and written[0] == _stamp(path):
+        return written[1]
     tier = path.stem.removeprefix("junit-")
     try:
         xml = JUnitXml.fromfile(str(path))

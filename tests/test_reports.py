@@ -322,3 +322,27 @@ def test_interrupted_run_still_writes_junit_and_html(pytester: pytest.Pytester) 
     names = [c.name for s in JUnitXml.fromfile(str(reports / "junit.xml")) for c in s]
     assert names == ["test_rule[a]"]
     assert "Summary per chart and tier" in (reports / "report.html").read_text()
+
+
+def test_a_junit_file_this_process_wrote_reads_back_as_parsed(tmp_path: Path) -> None:
+    """The results `write_junit` keeps for reading back equal what parsing the file gives (every outcome, long
+    messages, rounding of durations, run properties); once the file changes, it is parsed again."""
+    import conformance.results as results  # noqa: PLC0415 - its memo is what is tested
+    from conformance.junit import CaseResult, write_junit  # noqa: PLC0415
+
+    node = "suites/render/test_render.py::test_render"
+    cases = [CaseResult(f"{node}[defaults/probes/Deployment/a]", "render", "passed", 0.01234, "", "",
+                        [("rule", "probes")]),
+             CaseResult(f"{node}[defaults/probes/Deployment/b]", "render", "failed", 1.5, "m" * 600, "text\nmore",
+                        [("rule", "probes")]),
+             CaseResult("suites/render/test_render.py::test_skipped", "render", "skipped", 0, "why", "", []),
+             CaseResult("suites/render/test_render.py::test_error", "render", "error", 0, "boom", "tb", [])]
+    path = tmp_path / "junit-render.xml"
+    write_junit(path, "render", "chart", cases, {"kube_version": "1.35.0"})
+    remembered = results.read_junit(path)
+    results._WRITTEN.clear()
+    assert remembered == results.read_junit(path)
+    write_junit(path, "render", "chart", cases[:1])
+    shutil.copy(path, tmp_path / "copy.xml")
+    path.write_text((tmp_path / "copy.xml").read_text().replace("probes", "labels"))
+    assert results.read_junit(path).cases[0].properties["rule"] == "labels"
