@@ -23,7 +23,7 @@ from conformance.fuzz.strategies import Example, valid_values
 from conformance.render import inprocess
 from conformance.render.helm_cli import render_files, template_args
 from conformance.render.inprocess import comparable_error, engine, render_values
-from conformance.render.manifest import RenderResult
+from conformance.render.manifest import SEPARATOR, RenderResult, split_documents
 from conformance.timeouts import TIMEOUTS
 from conformance.tools import run, tool_path
 from conformance.values import load_yaml_mapping, merge_values
@@ -169,6 +169,106 @@ def test_schema_checked_on_every_render() -> None:
         assert_same(cli, inproc, f"schema check {values}")
     assert render_values(chart_dir, {"replicaCount": "three"}, KUBE).error
     assert render_values(chart_dir, {"replicaCount": 2}, KUBE).ok
+
+
+def test_split_documents_is_the_separator_split() -> None:
+    """split_documents (str.find) splits exactly where SEPARATOR (Helm's rule as a regular expression) splits, on
+    every scenario's render and on the edge cases: `---` first, doubled, glued to text, followed by blanks."""
+    texts = ["", "---", "---\n", "a\n---b\n", "------\n---  \nx", "x---\n--- \t \n", "\n---\n---",
+             "a\r\n---\r\nb", "---# c\nk: v\n---\n", "\u00a0\n---\u00a0\u2003x\n", "a\n---\n---\n"]
+    for chart_dir in [*BUNDLED, *FIXTURES]:
+        for sc in chart_for(chart_dir, ()).scenarios:
+            texts.append(str(engine(chart_dir, KUBE).ask_files(sc.files, True, TIMEOUTS.helm_template)
+                             .get("manifest", "")))
+    assert sum(len(t) for t in texts) > 100_000
+    for text in texts:
+        assert split_documents(text) == SEPARATOR.split(text), text[:200]
+
+
+HELPERS = """{{- define "t.name" -}}{{ .Chart.Name }}-{{ .Release.Name }}{{- end -}}
+{{- define "t.count" -}}{{ if gt (int .) 0 }}{{ include "t.count" (sub (int .) 1) }},{{ end }}{{ . }}{{- end -}}
+"""
+CONFIGMAP = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ include "t.name" . }}
+data:
+  tpl: {{ tpl .Values.greeting . | quote }}
+  tplDefine: {{ tpl "{{ define \\"in\\" }}in-{{ .Release.Namespace }}{{ end }}{{ include \\"in\\" . }}" . | quote }}
+  count: {{ include "t.count" 3 | quote }}
+  required: {{ required "name is required" .Values.name | quote }}
+  toml: {{ toToml .Values.table | quote }}
+  yamlPretty: {{ toYamlPretty .Values.table | quote }}
+  json: {{ mustToJson .Values.table | quote }}
+  fromYaml: {{ (fromYaml "a: 1").a | quote }}
+  fromJsonArray: {{ fromJsonArray "[1,2]" | len | quote }}
+  filesType: {{ typeOf .Files | quote }}
+  file: {{ .Files.Get "files/a.txt" | quote }}
+  lines: {{ .Files.Lines "files/a.txt" | len | quote }}
+  host: {{ getHostByName "example.com" | quote }}
+  lookup: {{ lookup "v1" "Pod" "" "" | len | quote }}
+  template: {{ .Template.Name | quote }}
+  basePath: {{ .Template.BasePath }}
+  missing: "{{ .Values.nothing }}"
+  isRoot: {{ .Chart.IsRoot | quote }}
+  mutated: {{ .Values.mutated | default "no" | quote }}
+  {{- if .Values.boom }}
+  fail: {{ fail "boom was set" }}
+  {{- end }}
+"""
+FILES = """{{- $_ := set .Values "mutated" "yes" -}}
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: files
+data:
+{{ (.Files.Glob "files/*").AsConfig | indent 2 }}
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: files
+data:
+{{ (.Files.Glob "files/*").AsSecrets | indent 2 }}
+"""
+
+
+def test_engine_functions_render_identically(tmp_path: Path) -> None:
+    """A chart using what Helm's engine binds per render (include with recursion, tpl defining templates,
+    required, fail, lookup, getHostByName, .Files and its methods, .Template, toToml/toYamlPretty/fromYaml,
+    values set by one template and read by another) renders the same from the templates parsed once as from the
+    CLI, and its errors are Helm's."""
+    chart = tmp_path / "engine-funcs"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "files").mkdir()
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: engine-funcs\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("name: floe\ngreeting: 'hi {{ .Release.Name }}'\ntable: {a: 1, b: {c: d}}\n")
+    (chart / "files" / "a.txt").write_text("one\ntwo\n")
+    (chart / "files" / "b.conf").write_text("key = value\n")
+    (chart / "templates" / "_helpers.tpl").write_text(HELPERS)
+    (chart / "templates" / "configmap.yaml").write_text(CONFIGMAP)
+    (chart / "templates" / "z-files.yaml").write_text(FILES)  # Helm executes it first
+    cases: list[dict[str, Any]] = [{}, {"name": "x", "greeting": "{{ .Values.name }}-{{ .Chart.Version }}"},
+                                   {"name": ""}, {"boom": True}, {"greeting": "{{ .Values.name"}]
+    for values in cases:
+        cli = render_cli(chart, values, KUBE)
+        answer = engine(chart, KUBE).ask(values, True, TIMEOUTS.fuzz_example)
+        inproc = render_values(chart, values, KUBE)
+        assert_same(cli, inproc, f"engine functions {values}")
+        assert bool(answer.get("prepared")) == cli.ok, values
+    ok = render_values(chart, {}, KUBE)
+    data = next(m.obj["data"] for m in ok.manifests if m.kind == "ConfigMap" and m.name != "files")
+    assert data["count"] == "0,1,2,3" and data["filesType"] == "engine.files" and data["mutated"] == "yes", data
+    assert "boom was set" in render_values(chart, {"boom": True}, KUBE).error
+
+
+def test_bundled_charts_render_from_templates_parsed_once() -> None:
+    """The bundled charts' scenarios render through the templates parsed once (so the identity tests above test
+    that path, not only Helm's fallback)."""
+    for chart_dir in BUNDLED:
+        for sc in chart_for(chart_dir, ()).scenarios:
+            answer = engine(chart_dir, KUBE).ask_files(sc.files, True, TIMEOUTS.helm_template)
+            assert answer.get("manifest") and answer.get("prepared"), (chart_dir.name, sc.name, answer.get("error"))
 
 
 def test_engine_loads_the_chart_once() -> None:

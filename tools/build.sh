@@ -18,7 +18,7 @@ build() {
   local dir="$root/tools/$mod" want missing=0 spec
   # The stamp covers this module's pins, its ldflags and its outputs only, so adding another module to
   # this script does not rebuild the others.
-  want=$( (cat "$dir/go.mod" "$dir/go.sum" "$dir"/*.go 2>/dev/null; echo "$ldflags $*") | sha256sum | cut -c1-16)
+  want=$( (cat "$dir/go.mod" "$dir/go.sum" "$dir"/*.go "$dir"/*/*.go 2>/dev/null; echo "$ldflags $*") | sha256sum | cut -c1-16)
   for spec in "$@"; do [ -x "$bin/${spec%%=*}" ] || missing=1; done
   if [ "$missing" = 0 ] && [ "$(cat "$stamps/$name" 2>/dev/null)" = "$want" ]; then return 0; fi
   echo "tools: building $name ($*)" >&2

@@ -2,6 +2,9 @@
 // would: the same steps as Helm's client-only install (dependencies, values and schema, kubeVersion check, the
 // template engine, the manifest sorter) from the same module (helm.sh/helm/v4, the pin of tools/helm4),
 // revision 1, hooks and `helm test` documents included, output text composed as `helm template` prints it.
+// Two steps are done once per chart instead of once per render: parsing the templates (package engine, Helm's
+// engine adapted; whenever it fails, Helm's engine renders and reports) and compiling values.schema.json
+// (schema.go; values it rejects go through Helm's validation, for its message).
 //
 // Usage: helmrender CHART_DIR --kube-version 1.35.0 [--release conformance] [--namespace conformance]
 //
@@ -21,9 +24,11 @@ import (
 	"io"
 	"os"
 	"path"
+	"runtime/debug"
 	"sort"
 	"strings"
 
+	fastengine "floe.dev/conformance/tools/helmrender/engine"
 	"helm.sh/helm/v4/pkg/action"
 	ci "helm.sh/helm/v4/pkg/chart"
 	"helm.sh/helm/v4/pkg/chart/common"
@@ -46,6 +51,8 @@ type request struct {
 
 type answer struct {
 	Manifest string `json:"manifest,omitempty"`
+	// Prepared: the templates parsed once rendered it (false: Helm's engine did, or the render failed).
+	Prepared bool   `json:"prepared,omitempty"`
 	Error    string `json:"error,omitempty"`
 }
 
@@ -63,6 +70,9 @@ type engine struct {
 	sorted  map[string]sortedFile
 	rank    map[string]int
 	schemas schemas
+	// prepared: the chart's templates parsed once (nil for charts loaded per render, or when Helm must parse).
+	prepared     *fastengine.Prepared
+	lastPrepared bool
 }
 
 func hasDependencies(c *chartv2.Chart) bool {
@@ -181,9 +191,23 @@ func (e *engine) render(values map[string]any, validate bool) (string, error) {
 		return "", hint(fmt.Errorf("chart requires kubeVersion: %s which is incompatible with Kubernetes %s",
 			chrt.Metadata.KubeVersion, caps.KubeVersion.Version))
 	}
-	files, err := helmengine.Engine{}.Render(chrt, top)
-	if err != nil {
-		return "", hint(err)
+	// The templates parsed once (package engine); whenever that path fails, Helm's own engine renders afresh
+	// (new values: templates may have changed them) and reports its own error.
+	var files map[string]string
+	e.lastPrepared = false
+	if e.prepared != nil {
+		files, err = e.prepared.Render(chrt, top)
+		e.lastPrepared = err == nil
+	}
+	if e.prepared == nil || err != nil {
+		if e.prepared != nil {
+			if top, err = util.ToRenderValuesWithSchemaValidation(chrt, values, options, caps, true); err != nil {
+				return "", err
+			}
+		}
+		if files, err = (helmengine.Engine{}).Render(chrt, top); err != nil {
+			return "", hint(err)
+		}
 	}
 	names := make([]string, 0, len(files))
 	for name, content := range files {
@@ -247,7 +271,7 @@ func (e *engine) answer(line []byte) answer {
 	if err != nil {
 		return answer{Error: err.Error()}
 	}
-	return answer{Manifest: manifest}
+	return answer{Manifest: manifest, Prepared: e.lastPrepared}
 }
 
 func main() {
@@ -263,6 +287,15 @@ func main() {
 		fmt.Fprintln(os.Stderr, "helmrender: --kube-version is required")
 		os.Exit(2)
 	}
+	// A render allocates a few MB of short-lived garbage and keeps little: a heap target of 8 times the live
+	// heap (GOGC=800) halves the collector's work, with a soft limit on the whole heap. GOGC and GOMEMLIMIT in
+	// the environment still win.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(800)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(512 << 20)
+	}
 	kv, err := common.ParseKubeVersion(*kube)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "helmrender: invalid kube version '%s': %v\n", *kube, err)
@@ -276,6 +309,8 @@ func main() {
 	e.chart, e.loadErr = e.load()
 	if c, ok := e.chart.(*chartv2.Chart); ok && hasDependencies(c) {
 		e.reload = true
+	} else if ok {
+		e.prepared, _ = fastengine.Prepare(c)
 	}
 	in := bufio.NewReaderSize(os.Stdin, 1<<20)
 	out := bufio.NewWriterSize(os.Stdout, 1<<20)
