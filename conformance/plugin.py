@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +135,7 @@ class SubCase:
 
 def record_subcase(request: pytest.FixtureRequest, case: SubCase, findings: list[Finding]) -> None:
     """Attach one case of a grouped test, and its findings, to the running test."""
-    request.node.user_properties.append((SUBCASE, json.dumps(asdict(case))))
+    request.node.user_properties.append((SUBCASE, json.dumps(vars(case))))  # flat: no asdict deep copy
     request.node.user_properties.extend((FINDING, f.to_json()) for f in findings)
 
 

@@ -68,8 +68,11 @@ class DuplicateKeyError(ValueError):
 def duplicate_key(doc: str) -> str:
     """The first key a document's mappings repeat, as 'key (line N)', or '' (usually a missing newline
     before a `---` glued two objects together)."""
-    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    root = yaml.compose(doc, Loader=loader)
+    return repeated_key(yaml.compose(doc, Loader=_LOADER))
+
+
+def repeated_key(root: yaml.Node | None) -> str:
+    """The first key the mappings of a composed YAML document repeat, as 'key (line N)', or ''."""
     stack = [root] if root is not None else []
     while stack:
         node = stack.pop()
@@ -88,11 +91,16 @@ def duplicate_key(doc: str) -> str:
 
 def parse_document(doc: str, template: str) -> list[Manifest]:
     """The objects of one YAML document of a render; DuplicateKeyError when it repeats a key."""
-    dup = duplicate_key(doc)
-    if dup:
-        raise DuplicateKeyError(f"{template or 'a rendered document'}: key {dup} appears twice in one document; "
-                                "a template probably lacks a newline before `---`")
-    obj = yaml.load(doc, Loader=_LOADER)  # noqa: S506 - a SafeLoader (libyaml's when available)
+    loader = _LOADER(doc)  # composed once: checked for repeated keys, then constructed
+    try:
+        node = loader.get_single_node()
+        dup = repeated_key(node)
+        if dup:
+            raise DuplicateKeyError(f"{template or 'a rendered document'}: key {dup} appears twice in one "
+                                    "document; a template probably lacks a newline before `---`")
+        obj = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
     if isinstance(obj, dict) and obj:
         return [Manifest(obj, template)]
     if isinstance(obj, list):
