@@ -249,7 +249,7 @@ def test_engine_functions_render_identically(tmp_path: Path) -> None:
     (chart / "templates" / "configmap.yaml").write_text(CONFIGMAP)
     (chart / "templates" / "z-files.yaml").write_text(FILES)  # Helm executes it first
     cases: list[dict[str, Any]] = [{}, {"name": "x", "greeting": "{{ .Values.name }}-{{ .Chart.Version }}"},
-                                   {"name": ""}, {"boom": True}, {"greeting": "{{ .Values.name"}]
+                                   {"name": "é€😀"}, {"name": ""}, {"boom": True}, {"greeting": "{{ .Values.name"}]
     for values in cases:
         cli = render_cli(chart, values, KUBE)
         answer = engine(chart, KUBE).ask(values, True, TIMEOUTS.fuzz_example)

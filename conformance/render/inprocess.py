@@ -32,7 +32,8 @@ def comparable_error(text: str) -> str:
 
 class Engine:
     """One `helmrender` process for a chart x Kubernetes version x release x namespace, started on first use
-    and restarted after a timeout or a crash. Calls are serialised (one request, one answer)."""
+    and restarted after a timeout or a crash. Calls are serialised (one request, one answer: a JSON line, and
+    for a manifest its `manifest_bytes` raw bytes after it)."""
 
     def __init__(self, chart_dir: Path, kube_version: str, release: str, namespace: str) -> None:
         self.args = [tool_path("helmrender"), str(chart_dir), "--kube-version", kube_version,
@@ -79,10 +80,17 @@ class Engine:
             if not ready:
                 self.stop()
                 return {"error": f"render timed out after {timeout:g}s (helmrender)"}
-            answer = stdout.readline()
-            if not answer:
+            head = stdout.readline()
+            if not head:
                 return {"error": self._died()}
-            data: dict[str, Any] = json.loads(answer)
+            data: dict[str, Any] = json.loads(head)
+            size = data.pop("manifest_bytes", None)
+            if size is not None:
+                # The manifest follows its header as raw bytes (no JSON escaping on either side).
+                body = stdout.read(size)
+                if len(body) != size:
+                    return {"error": self._died()}
+                data["manifest"] = body.decode()
             return data
 
     def _died(self) -> str:

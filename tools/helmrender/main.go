@@ -10,8 +10,8 @@
 //
 // Each stdin line is a JSON object {"values": {...}, "validate": true} (values as `--values -` reads them) or
 // {"files": ["/abs/a.yaml", ...], "validate": true} (values files read and merged by Helm as `--values a.yaml
-// --values ...`); each stdout line answers it with {"manifest": "<helm template output>"} or
-// {"error": "<what helm template prints after `Error: `>"}.
+// --values ...`); each answer is a JSON line {"error": "<what helm template prints after `Error: `>"} or
+// {"manifest_bytes": N, "prepared": true} followed by the N bytes of the `helm template` output.
 // `validate: false` skips values.schema.json validation (for values a caller validated already).
 package main
 
@@ -50,10 +50,28 @@ type request struct {
 }
 
 type answer struct {
-	Manifest string `json:"manifest,omitempty"`
-	// Prepared: the templates parsed once rendered it (false: Helm's engine did, or the render failed).
-	Prepared bool   `json:"prepared,omitempty"`
+	Manifest string `json:"-"`
 	Error    string `json:"error,omitempty"`
+	// Prepared: the templates parsed once rendered it (false: Helm's engine did, or the render failed).
+	Prepared bool `json:"prepared,omitempty"`
+}
+
+// header is the JSON line of an answer; a manifest follows it as manifest_bytes raw bytes.
+type header struct {
+	ManifestBytes int  `json:"manifest_bytes"`
+	Prepared      bool `json:"prepared,omitempty"`
+}
+
+// write writes one answer: `{"error": ...}`, or the header line and the manifest bytes.
+func (a answer) write(enc *json.Encoder, out *bufio.Writer) error {
+	if a.Error != "" {
+		return enc.Encode(a)
+	}
+	if err := enc.Encode(header{ManifestBytes: len(a.Manifest), Prepared: a.Prepared}); err != nil {
+		return err
+	}
+	_, err := out.WriteString(a.Manifest)
+	return err
 }
 
 // engine holds the chart loaded once and the fixed render options.
@@ -319,7 +337,7 @@ func main() {
 	for {
 		line, err := in.ReadBytes('\n')
 		if len(strings.TrimSpace(string(line))) > 0 {
-			if encErr := enc.Encode(e.answer(line)); encErr != nil {
+			if encErr := e.answer(line).write(enc, out); encErr != nil {
 				os.Exit(1)
 			}
 			if flushErr := out.Flush(); flushErr != nil {
