@@ -271,6 +271,19 @@ def test_bundled_charts_render_from_templates_parsed_once() -> None:
             assert answer.get("manifest") and answer.get("prepared"), (chart_dir.name, sc.name, answer.get("error"))
 
 
+def test_answer_forms_agree() -> None:
+    """A manifest answered as raw bytes (`"raw": true`, what inprocess asks for) equals the JSON-string answer
+    (the form callers that do not ask for raw bytes get)."""
+    chart_dir = REPO_ROOT / "fixtures" / "charts" / "fuzz-compliant"
+    requests = b'{"values": {"replicaCount": 2}}\n{"values": {"replicaCount": 2}, "raw": true}\n'
+    proc = run([tool_path("helmrender"), str(chart_dir), "--kube-version", KUBE], timeout=TIMEOUTS.helm_template,
+               input_text=requests.decode())
+    first, rest = proc.stdout.split("\n", 1)
+    header, body = rest.split("\n", 1)
+    assert json.loads(header)["manifest_bytes"] == len(body.encode()) > 1000
+    assert json.loads(first)["manifest"] == body
+
+
 def test_engine_loads_the_chart_once() -> None:
     """One engine process serves every render of a chart: it is started once, not per example."""
     chart_dir = REPO_ROOT / "fixtures" / "charts" / "fuzz-empty-index"

@@ -66,7 +66,7 @@ class Engine:
 
     def request(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
         """Send one request and read its answer (`manifest` or `error`); past `timeout` the process is killed."""
-        line = json.dumps(payload, ensure_ascii=False).encode() + b"\n"
+        line = json.dumps({**payload, "raw": True}, ensure_ascii=False).encode() + b"\n"
         with self.lock:
             proc = self._start()
             stdin, stdout = proc.stdin, proc.stdout

@@ -11,7 +11,8 @@
 // Each stdin line is a JSON object {"values": {...}, "validate": true} (values as `--values -` reads them) or
 // {"files": ["/abs/a.yaml", ...], "validate": true} (values files read and merged by Helm as `--values a.yaml
 // --values ...`); each answer is a JSON line {"error": "<what helm template prints after `Error: `>"} or
-// {"manifest_bytes": N, "prepared": true} followed by the N bytes of the `helm template` output.
+// {"manifest": "<helm template output>", "prepared": true}; with "raw": true in the request, a manifest comes
+// as {"manifest_bytes": N, "prepared": true} followed by the N bytes of the output (no JSON escaping).
 // `validate: false` skips values.schema.json validation (for values a caller validated already).
 package main
 
@@ -47,13 +48,15 @@ type request struct {
 	Values   json.RawMessage `json:"values"`
 	Files    []string        `json:"files"`
 	Validate *bool           `json:"validate"`
+	Raw      bool            `json:"raw"`
 }
 
 type answer struct {
-	Manifest string `json:"-"`
+	Manifest string `json:"manifest,omitempty"`
 	Error    string `json:"error,omitempty"`
 	// Prepared: the templates parsed once rendered it (false: Helm's engine did, or the render failed).
 	Prepared bool `json:"prepared,omitempty"`
+	raw      bool
 }
 
 // header is the JSON line of an answer; a manifest follows it as manifest_bytes raw bytes.
@@ -62,9 +65,10 @@ type header struct {
 	Prepared      bool `json:"prepared,omitempty"`
 }
 
-// write writes one answer: `{"error": ...}`, or the header line and the manifest bytes.
+// write writes one answer: `{"error": ...}`, or the header line and the manifest bytes (`{"manifest": ...}`
+// when the request did not ask for raw bytes).
 func (a answer) write(enc *json.Encoder, out *bufio.Writer) error {
-	if a.Error != "" {
+	if a.Error != "" || !a.raw {
 		return enc.Encode(a)
 	}
 	if err := enc.Encode(header{ManifestBytes: len(a.Manifest), Prepared: a.Prepared}); err != nil {
@@ -289,7 +293,7 @@ func (e *engine) answer(line []byte) answer {
 	if err != nil {
 		return answer{Error: err.Error()}
 	}
-	return answer{Manifest: manifest, Prepared: e.lastPrepared}
+	return answer{Manifest: manifest, Prepared: e.lastPrepared, raw: req.Raw}
 }
 
 func main() {
