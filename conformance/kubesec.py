@@ -11,9 +11,11 @@ the internet. The strict schemas shipped with `kubernetes-validate` are turned i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
+import subprocess
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
@@ -23,7 +25,7 @@ from conformance.cache import read_json, write_json
 from conformance.errors import EnvError
 from conformance.rules.k8s_schema import schema_version_for
 from conformance.timeouts import TIMEOUTS
-from conformance.tools import run
+from conformance.tools import run, tool_path
 
 #: kubeconform's file names (kind + group suffix) for the workload kinds kubesec scores.
 SCHEMA_FILES = ("pod-v1", "deployment-apps-v1", "statefulset-apps-v1", "daemonset-apps-v1",
@@ -111,18 +113,23 @@ def schema_location(kube_version: str, cache: Path) -> str:
     return str(standalone_schemas(kube_version, cache)) + "/{{ .ResourceKind }}{{ .KindSuffix }}.json"
 
 
+def parse_reports(stdout: str, stderr: str, returncode: int, count: int) -> list[dict[str, Any]]:
+    """The `count` JSON reports of a `kubesecscan` run, or EnvError saying what it printed instead."""
+    try:
+        results = json.loads(stdout)
+    except json.JSONDecodeError as exc:
+        raise EnvError(f"kubesecscan gave no JSON (exit {returncode}): {stderr.strip()[:200]}") from exc
+    if not isinstance(results, list) or len(results) != count:
+        raise EnvError(f"kubesecscan scored {len(results) if isinstance(results, list) else 0} of {count} "
+                       "workloads; rebuild it with `tools/build.sh kubesecscan`")
+    return results
+
+
 def scan_reports(docs: list[dict[str, Any]], kube_version: str, cache: Path) -> list[dict[str, Any]]:
     """`kubesec scan`'s JSON report of each document, in order, from one `kubesecscan` run."""
     proc = run(["kubesecscan", "--schema-location", schema_location(kube_version, cache)],
                timeout=TIMEOUTS.kubesec, input_text="".join(json.dumps(d, default=str) + "\n" for d in docs))
-    try:
-        results = json.loads(proc.stdout)
-    except json.JSONDecodeError as exc:
-        raise EnvError(f"kubesecscan gave no JSON (exit {proc.returncode}): {proc.stderr.strip()[:200]}") from exc
-    if not isinstance(results, list) or len(results) != len(docs):
-        raise EnvError(f"kubesecscan scored {len(results) if isinstance(results, list) else 0} of {len(docs)} "
-                       "workloads; rebuild it with `tools/build.sh kubesecscan`")
-    return results
+    return parse_reports(proc.stdout, proc.stderr, proc.returncode, len(docs))
 
 
 def score_of(result: dict[str, Any]) -> Score:
@@ -137,30 +144,68 @@ def scan(docs: list[dict[str, Any]], kube_version: str, cache: Path) -> list[Sco
     return [score_of(r) for r in scan_reports(docs, kube_version, cache)] if docs else []
 
 
-def score_objects(objects: list[dict[str, Any]], kube_version: str, cache: Path) -> list[Score | None]:
-    """The kubesec score of each object (None for kinds kubesec does not score), in order.
+class Scoring:
+    """One `kubesecscan` run fed while renders come in: it starts, compiles its schemas and scores documents as
+    they arrive, while the caller is still rendering; `scores` ends the input and reads every score.
 
-    Identical objects (the same workload in several scenarios) are scored once; scores are kept per object
-    in `cache/kubesec/` (written atomically), and every object not yet scored goes to one kubesecscan run.
+    Identical objects (the same workload in several scenarios) are scored once; scores are kept per object in
+    `cache/kubesec/` (written atomically) and read from there instead of scored again.
     """
-    docs = [scored_doc(o) for o in objects]
-    keys = [_digest(d, kube_version) if d is not None else "" for d in docs]
-    folder = cache / "kubesec"
-    known: dict[str, Score] = {}
-    missing: dict[str, dict[str, Any]] = {}
-    for key, doc in zip(keys, docs, strict=True):
-        if doc is None or key in known or key in missing:
-            continue
-        hit = read_json(folder / f"{key}.json")
-        if hit is not None:
-            known[key] = (int(hit[0]), list(hit[1]))
-        else:
-            missing[key] = doc
-    if missing:
-        for key, score in zip(missing, scan(list(missing.values()), kube_version, cache), strict=True):
-            known[key] = score
-            write_json(folder / f"{key}.json", score)
-    return [known[k] if k else None for k in keys]
+
+    def __init__(self, kube_version: str, cache: Path) -> None:
+        self.kube_version = kube_version
+        self.cache = cache
+        self.known: dict[str, Score] = {}
+        #: documents written to the run, in order, by key
+        self.sent: list[str] = []
+        self.proc: subprocess.Popen[str] | None = None
+
+    def add(self, objects: list[dict[str, Any]]) -> None:
+        """Send every scored object not yet known or sent to the run (started on the first one)."""
+        for obj in objects:
+            doc = scored_doc(obj)
+            if doc is None:
+                continue
+            key = _digest(doc, self.kube_version)
+            if key in self.known or key in self.sent:
+                continue
+            hit = read_json(self.cache / "kubesec" / f"{key}.json")
+            if hit is not None:
+                self.known[key] = (int(hit[0]), list(hit[1]))
+                continue
+            if self.proc is None:
+                self.proc = subprocess.Popen(
+                    [tool_path("kubesecscan"), "--schema-location", schema_location(self.kube_version, self.cache)],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            assert self.proc.stdin is not None
+            self.sent.append(key)
+            with contextlib.suppress(BrokenPipeError):  # it ended early: `scores` reports what it printed
+                self.proc.stdin.write(json.dumps(doc, default=str) + "\n")
+
+    def scores(self, objects: list[dict[str, Any]]) -> list[Score | None]:
+        """The score of each object (None for kinds kubesec does not score), in order; ends the run."""
+        self.add(objects)
+        if self.proc is not None:
+            proc, self.proc = self.proc, None
+            try:
+                out, err = proc.communicate(timeout=TIMEOUTS.kubesec)
+            except subprocess.TimeoutExpired as exc:
+                proc.kill()
+                proc.communicate()
+                raise EnvError(f"kubesecscan: timed out after {TIMEOUTS.kubesec:g}s") from exc
+            for key, report in zip(self.sent, parse_reports(out, err, proc.returncode, len(self.sent)),
+                                   strict=True):
+                self.known[key] = score_of(report)
+                write_json(self.cache / "kubesec" / f"{key}.json", self.known[key])
+            self.sent = []
+        return [self.known[_digest(d, self.kube_version)] if d is not None else None
+                for d in map(scored_doc, objects)]
+
+
+def score_objects(objects: list[dict[str, Any]], kube_version: str, cache: Path) -> list[Score | None]:
+    """The kubesec score of each object (None for kinds kubesec does not score), in order, from one
+    `kubesecscan` run over the objects not scored before (see Scoring)."""
+    return Scoring(kube_version, cache).scores(objects)
 
 
 def ref(obj: dict[str, Any]) -> str:

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from conformance import kubesec
 from conformance.cache import read_json, write_json
 from conformance.chart import Chart, Scenario
+from conformance.kubesec import Score
 from conformance.options import Settings
 from conformance.render import inprocess
 from conformance.render.helm_cli import render
@@ -112,18 +113,16 @@ def render_scenario(chart: Chart, scenario: Scenario, kube_version: str) -> Rend
 
 def build(chart: Chart, settings: Settings, tiers: tuple[str, ...]) -> Plan:
     """Run every tool once per scenario: lints in parallel, renders through one engine per chart (the varied
-    copy's beside the chart's), kubesec once for all workloads while the variants render."""
+    copy's beside the chart's), kubesec once for all workloads, fed as the scenarios render."""
     kube = settings.kube_version_full
     empty = [RenderResult() for _ in chart.scenarios]
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        if "render" in tiers:  # kubesec's schemas, written while the engines render
-            pool.submit(kubesec.standalone_schemas, settings.kube_version, _cache(settings))
+    with ThreadPoolExecutor(max_workers=2) as pool:
         lints_f = pool.submit(lambda: parallel(lambda sc: helm_lint(chart, sc, kube), chart.scenarios)) \
             if "lint" in tiers else None
         variants_f = pool.submit(lambda: [render_scenario(variant_of(chart), sc, kube) for sc in chart.scenarios]) \
             if "render" in tiers else None
-        renders = [render_scenario(chart, sc, kube) for sc in chart.scenarios] if "render" in tiers else empty
-        scores = _scores(renders, settings) if "render" in tiers else [{} for _ in chart.scenarios]
+        renders, scores = _render_and_score(chart, settings) if "render" in tiers else \
+            (empty, [{} for _ in chart.scenarios])
         lints = lints_f.result() if lints_f else [{} for _ in chart.scenarios]
         variants = variants_f.result() if variants_f else empty
     base = base_chart(chart.path, settings.changed_since) if settings.changed_since and "lint" in tiers else None
@@ -138,15 +137,20 @@ def _cache(settings: Settings) -> Path:
     return cache
 
 
-def _scores(renders: list[RenderResult], settings: Settings) -> list[dict[str, tuple[int, list[str]]]]:
-    """kubesec's score of every workload of every render, keyed by `Kind/name` per render."""
-    scores: list[dict[str, tuple[int, list[str]]]] = [{} for _ in renders]
+def _render_and_score(chart: Chart, settings: Settings) -> tuple[list[RenderResult], list[dict[str, Score]]]:
+    """Every scenario's render, and kubesec's score of each of its workloads keyed by `Kind/name`: the
+    workloads go to one kubesecscan run as each scenario renders, so scoring overlaps rendering."""
+    scoring = kubesec.Scoring(settings.kube_version, _cache(settings))
+    renders = []
+    for sc in chart.scenarios:
+        renders.append(render_scenario(chart, sc, settings.kube_version_full))
+        scoring.add([m.obj for m in renders[-1].manifests])
     objects = [(i, m.obj) for i, r in enumerate(renders) for m in r.manifests]
-    scores_ = kubesec.score_objects([o for _, o in objects], settings.kube_version, _cache(settings))
-    for (i, obj), score in zip(objects, scores_, strict=True):
+    scores: list[dict[str, Score]] = [{} for _ in renders]
+    for (i, obj), score in zip(objects, scoring.scores([o for _, o in objects]), strict=True):
         if score is not None:
             scores[i][kubesec.ref(obj)] = score
-    return scores
+    return renders, scores
 
 
 def to_json(plan: Plan) -> dict[str, Any]:

@@ -7,11 +7,11 @@
 //
 //	[--file-name NAME] [--jobs N] < documents.jsonl
 //
-// stdin: one JSON document per line (blank lines ignored). stdout: the JSON array `kubesec scan` prints, one
-// report per input line in input order (fileName NAME, default STDIN as `kubesec scan -` names it). Only
-// public APIs: ruler.NewRuleset(...).Run with validation disabled scores a document; validator.New once and
-// Validate per document reproduce what kubesec's validateSchema does (Strict, same message text, Valid false
-// and no score for an invalid document). Documents are scored by --jobs goroutines (default: the CPUs).
+// stdin: one JSON document per line (blank lines ignored), scored as it arrives. stdout, at end of input: the
+// JSON array `kubesec scan` prints, one report per input line in input order (fileName NAME, default STDIN as
+// `kubesec scan -` names it). Only public APIs: ruler.NewRuleset(...).Run with validation disabled scores a
+// document; validator.New once and Validate per document reproduce what kubesec's validateSchema does (Strict,
+// same message text, Valid false and no score for an invalid document). Documents are scored by --jobs goroutines (default: the CPUs).
 // Exit status: 0 when every line was scored (kubesec's low-score exit code is not reproduced), 2 on bad input.
 package main
 
@@ -146,15 +146,44 @@ func main() {
 	s := &scanner{rules: ruler.NewRuleset(zap.NewNop().Sugar()), validator: v, fileName: *fileName,
 		first: map[string]*sync.Once{}}
 
-	var docs [][]byte
+	// Documents are scored as they arrive (a caller can write them while it is still producing them, and this
+	// process compiles schemas meanwhile); the reports are printed in input order at end of input.
+	type job struct {
+		i   int
+		doc []byte
+	}
+	var (
+		mu      sync.Mutex
+		reports []ruler.Report
+		errs    []error
+		wg      sync.WaitGroup
+	)
+	next := make(chan job, 64)
+	for range *jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range next {
+				rep, err := s.score(j.doc)
+				mu.Lock()
+				reports[j.i], errs[j.i] = rep, err
+				mu.Unlock()
+			}
+		}()
+	}
 	in := bufio.NewReader(os.Stdin)
+	count := 0
 	for line := 1; ; line++ {
 		text, err := in.ReadBytes('\n')
 		if doc := bytes.TrimSpace(text); len(doc) > 0 {
 			if !json.Valid(doc) {
 				fail("stdin line %d: not a JSON document; give one JSON document per line", line)
 			}
-			docs = append(docs, doc)
+			mu.Lock()
+			reports, errs = append(reports, ruler.Report{}), append(errs, nil)
+			mu.Unlock()
+			next <- job{count, doc}
+			count++
 		}
 		if err == io.EOF {
 			break
@@ -162,23 +191,6 @@ func main() {
 		if err != nil {
 			fail("reading stdin: %s", err)
 		}
-	}
-
-	reports := make([]ruler.Report, len(docs))
-	errs := make([]error, len(docs))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(*jobs, max(len(docs), 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				reports[i], errs[i] = s.score(docs[i])
-			}
-		}()
-	}
-	for i := range docs {
-		next <- i
 	}
 	close(next)
 	wg.Wait()
