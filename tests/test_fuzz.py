@@ -4,6 +4,7 @@ file, and passes the compliant chart; plus unit tests of the schema transforms, 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from conformance import REPO_ROOT
 from conformance.chart import load_chart
 from conformance.fuzz.mutations import mutations
 from conformance.fuzz.quoting import check_quoting
+from conformance.fuzz.regex import MAX_GROUP, MAX_RUN, parse, pattern_strings, strategy
 from conformance.fuzz.replay import to_yaml
 from conformance.fuzz.runner import leaf_paths, without
 from conformance.fuzz.schema import first_error, generation_schema, inline_refs
@@ -222,3 +224,59 @@ def test_budget_stops_the_search(tmp_path: Path, tool_env: dict[str, str]) -> No
     junit = (tmp_path / "r" / "junit-fuzz.xml").read_text()
     tried = int(junit.split('name="examples" value="')[1].split('"')[0])
     assert 0 < tried < 100000
+
+
+def _patterns(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        return {v for k, v in node.items() if k == "pattern" and isinstance(v, str)} | \
+            {p for k, v in node.items() if k != "pattern" for p in _patterns(v)}
+    return {p for v in node for p in _patterns(v)} if isinstance(node, list) else set()
+
+
+SCHEMAS = [*REPO_ROOT.glob("charts/*/values.schema.json"), *CHARTS.glob("*/values.schema.json")]
+BUNDLED_PATTERNS = sorted({p for f in SCHEMAS for p in _patterns(json.loads(f.read_text()))})
+
+
+@pytest.mark.parametrize("pattern", BUNDLED_PATTERNS)
+def test_pattern_strings_match_and_vary(pattern: str) -> None:
+    """Every pattern of the bundled and fixture charts compiles to the fast strategy, whose strings all match it
+    and are not all alike."""
+    strategy = pattern_strings(pattern)
+    assert strategy is not None
+    drawn: list[str] = []
+
+    @seed(5)
+    @settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def collect(text: str) -> None:
+        assert re.search(pattern, text), text
+        drawn.append(text)
+
+    collect()
+    assert len(set(drawn)) > 10
+
+
+@pytest.mark.parametrize("pattern", ["^a(?=b)b$", "^[^a]+$", "^.+$", "abc", "^a|b$", r"^(a)\1$", r"^\bx$",
+                                     "^a{2}{3}$", "^(?i)a$"])
+def test_pattern_strings_leave_other_constructs_to_hypothesis(pattern: str) -> None:
+    """Lookarounds, negated classes, `.`, unanchored and top-level alternatives, back-references, flags: None."""
+    assert pattern_strings(pattern) is None
+
+
+def test_pattern_strings_cap_unbounded_repeats() -> None:
+    """`+` and `*` are drawn within MAX_RUN characters (a class) or MAX_GROUP repeats (a group) of their minimum."""
+    node = parse(r"^[a-z]+(/[a-z]+)*$")
+    assert node.parts is not None
+    run, group = node.parts
+    assert (run.low, run.high, group.low, group.high) == (1, None, 0, None)
+    lengths: list[int] = []
+
+    @seed(2)
+    @settings(max_examples=200, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(strategy(node))
+    def collect(text: str) -> None:
+        lengths.append(max(len(p) for p in text.split("/")))
+        assert text.count("/") <= MAX_GROUP
+
+    collect()
+    assert max(lengths) <= 1 + MAX_RUN

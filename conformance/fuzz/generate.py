@@ -14,17 +14,21 @@ import math
 from functools import lru_cache
 from typing import Any
 
-import jsonschema
 from hypothesis import strategies as st
 from hypothesis.internal.conjecture.data import ConjectureData
 from hypothesis.strategies import SearchStrategy
 from hypothesis_jsonschema import from_schema
 
-from conformance.fuzz.schema import MAX_PROPERTIES, Schema
+from conformance.fuzz.regex import pattern_strings
+from conformance.fuzz.schema import MAX_PROPERTIES, Schema, validator
 
 #: Keywords this compiler does not model on an object node: the node goes to hypothesis-jsonschema whole.
 DELEGATED = frozenset({"if", "then", "else", "allOf", "anyOf", "oneOf", "not", "dependencies",
                        "patternProperties", "minProperties", "const", "enum"})
+#: Keywords of an object node that are checked on each object drawn from its properties instead of modelled
+#: (`if/then/else` over its own keys): hypothesis-jsonschema would draw the node whole, ~30 ms a draw. Such a
+#: node is not a flag skeleton (`_plain_object`): forcing its flags would mostly draw combinations it rejects.
+CHECKED = frozenset({"if", "then", "else", "not"})
 #: Swarm testing: each example picks one density for all its objects, the number of optional keys of an
 #: object it sets on average (at most 90 % of them). Sparse examples find single-key bugs and keep
 #: overrides realistic, dense ones reach combinations of keys; the draw shrinks towards sparse.
@@ -96,22 +100,38 @@ STRING_POOL = (*KEY_POOL, "web", "my-app", "v1", "1.0.0", "2.53", "3.12-slim", "
                "sha256:" + "0" * 64, "postgresql://db:5432/app", "/data", "UTC", "0 2 * * *")
 
 
+#: Keywords a pattern string may carry besides its pattern for the fast regex compiler (conformance/fuzz/regex.py);
+#: the drawn string is checked against the whole node.
+_PATTERN_KEYS = frozenset({"type", "pattern", "minLength", "maxLength", "not", "description", "title", "default",
+                           "examples"})
+
+
+def _pattern(schema: Schema) -> st.SearchStrategy[Any]:
+    """A pattern string from the fast regex compiler (a few choices a string), or hypothesis-jsonschema's when the
+    compiler leaves the pattern or the node to it."""
+    pattern = schema.get("pattern")
+    fast = pattern_strings(pattern) if isinstance(pattern, str) and not set(schema) - _PATTERN_KEYS else None
+    if fast is None:
+        return delegate(schema)
+    return fast.filter(validator(schema).is_valid)
+
+
 @lru_cache(maxsize=4096)
-def _pooled(text: str) -> st.SearchStrategy[Any] | None:
-    """Pattern strings: pool values the schema accepts, or the regex; None when no pool value fits."""
+def _pooled(text: str) -> st.SearchStrategy[Any]:
+    """Pattern strings: half the time a pool value the schema accepts (when one does), else from the regex."""
     schema = json.loads(text)
-    check = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)(schema)
+    check = validator(schema)
     pool = [v for v in STRING_POOL if check.is_valid(v)]
-    return st.one_of(st.sampled_from(pool), delegate(schema)) if pool else None
+    return st.one_of(st.sampled_from(pool), _pattern(schema)) if pool else _pattern(schema)
 
 
 @lru_cache(maxsize=256)
 def key_names(rule_text: str) -> st.SearchStrategy[str]:
     """Key names valid against a `propertyNames` schema: from KEY_POOL, or drawn from the schema if none fits."""
     rule = {"type": "string", **json.loads(rule_text)}
-    check = jsonschema.validators.validator_for(rule, default=jsonschema.Draft7Validator)(rule)
+    check = validator(rule)
     pool = [k for k in KEY_POOL if check.is_valid(k)]
-    return st.sampled_from(pool) if pool else delegate(rule)
+    return st.sampled_from(pool) if pool else _pattern(rule)
 
 
 def _map_entries(schema: Schema) -> st.SearchStrategy[dict[str, Any]]:
@@ -141,6 +161,12 @@ def _plain_object(schema: Schema) -> bool:
     props = schema.get("properties") or {}
     return _type(schema) == "object" and not DELEGATED & schema.keys() and \
         all(k in props for k in schema.get("required", []))
+
+
+def _checked(schema: Schema, strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """An object node's strategy, filtered by the node's CHECKED keywords when it has any."""
+    rule = {k: schema[k] for k in CHECKED if k in schema}
+    return strategy.filter(validator(rule).is_valid) if rule else strategy
 
 
 def _flag(schema: Schema, mode: str) -> st.SearchStrategy[Any]:
@@ -203,7 +229,7 @@ def _object(schema: Schema) -> st.SearchStrategy[Any]:
             out.setdefault(k, v)
         return out
 
-    return draw()
+    return _checked(schema, draw())
 
 
 def _array(schema: Schema) -> st.SearchStrategy[Any]:
@@ -262,13 +288,35 @@ def _string(schema: Schema, text: str) -> st.SearchStrategy[Any] | None:
     return _pooled(text)
 
 
+_SCALARS = frozenset({"string", "integer", "number", "boolean", "null"})
+#: Keywords that only constrain values of one type (JSON Schema ignores them for values of other types).
+_ONLY_FOR = {"string": frozenset({"pattern", "minLength", "maxLength", "format"}),
+             "number": frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"})}
+
+
+def _one_type(schema: Schema, kind: str) -> Schema:
+    """The node for values of one of its types: the keywords of the other types dropped."""
+    own = "number" if kind == "integer" else kind
+    drop = frozenset().union(*(keys for owner, keys in _ONLY_FOR.items() if owner != own))
+    return {**{k: v for k, v in schema.items() if k not in drop}, "type": kind}
+
+
+def _each_type(schema: Schema) -> st.SearchStrategy[Any] | None:
+    """A node allowing several scalar types (`["string", "integer"]` quantities): one strategy per type."""
+    kinds = schema.get("type")
+    if not isinstance(kinds, list) or not set(kinds) <= _SCALARS or DELEGATED & schema.keys():
+        return None
+    return st.one_of([compile_schema(_one_type(schema, str(k))) for k in kinds])
+
+
 @lru_cache(maxsize=4096)
 def _compile(text: str) -> st.SearchStrategy[Any]:
     schema: Schema = json.loads(text)
     kind = _type(schema)
-    if kind == "string" and (string := _string(schema, text)) is not None:
-        return string
-    if kind == "object" and not DELEGATED & schema.keys():
+    scalar = _each_type(schema) if kind is None else _string(schema, text) if kind == "string" else None
+    if scalar is not None:
+        return scalar
+    if kind == "object" and not (DELEGATED - CHECKED) & schema.keys():
         return _object(schema)
     if kind == "array" and not DELEGATED & schema.keys():
         return _array(schema)

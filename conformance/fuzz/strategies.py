@@ -30,9 +30,17 @@ def _overrides(schema_text: str) -> st.SearchStrategy[Any]:
     return compile_schema(generation_schema(json.loads(schema_text)))
 
 
+_OVERRIDES: dict[int, tuple[Schema, st.SearchStrategy[Values]]] = {}
+
+
 def overrides(schema: Schema) -> st.SearchStrategy[Values]:
-    """Sparse overrides: objects drawn from the relaxed, bounded schema (empty = the defaults)."""
-    return _overrides(json.dumps(schema, sort_keys=True)).filter(lambda v: isinstance(v, dict))
+    """Sparse overrides: objects drawn from the relaxed, bounded schema (empty = the defaults); built once per
+    schema object (serialising a large schema to find its cached strategy costs ~10 ms a draw)."""
+    hit = _OVERRIDES.get(id(schema))
+    if hit is None or hit[0] is not schema:
+        made = _overrides(json.dumps(schema, sort_keys=True)).filter(lambda v: isinstance(v, dict))
+        hit = _OVERRIDES[id(schema)] = (schema, made)
+    return hit[1]
 
 
 def merged_valid(schema: Schema, defaults: Values, override: Values) -> Example | None:
