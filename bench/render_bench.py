@@ -181,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"generated {len(values)} schema-valid values in {time.perf_counter() - start:.1f}s")
     fast = rate(render_engine, chart, values, args.warmup)
     cli = rate(render_cli, chart, values, args.warmup)
+    print(f"throughput, {len(values)} examples each after {args.warmup} untimed, one at a time, Helm's schema "
+          "validation and the same output parser on both sides: in-process = one helmrender process (chart loaded, "
+          "templates parsed and schemas compiled once), helm CLI = one `helm template --values -` per example")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.runs:
         print(f"render tier: conformance {tier:.1f} s, peer stack {peer:.1f} s, ratio {tier / peer:.2f}")
