@@ -85,14 +85,22 @@ def _schema_errors(obj: Obj, kube_version: str) -> Iterator[jsonschema.Validatio
 @rule("k8s-schema", "schema", "error")
 def valid_for_kubernetes(obj: Obj, ctx: Context) -> Iterator[Violation]:
     """The object validates against the strict Kubernetes schema of the target version (unknown fields fail)."""
-    errors = _schema_errors(obj, ctx.kube_version)
-    for err in sorted(errors or [], key=lambda e: list(map(str, e.absolute_path))):
-        msg = err.message if len(err.message) < 300 else err.message[:297] + "..."
-        yield Violation(
-            f"Kubernetes {ctx.kube_version} schema: {msg}", _path(err), err.validator if isinstance(
-                err.validator, str) else "schema",
+    return iter(_violations(json.dumps(obj, sort_keys=True, default=str), ctx.kube_version))
+
+
+@lru_cache(maxsize=4096)
+def _violations(obj_json: str, kube_version: str) -> tuple[Violation, ...]:
+    """The schema violations of an object (by its JSON text: the same object in many scenarios or fuzz examples
+    is validated once)."""
+    errors = _schema_errors(json.loads(obj_json), kube_version)
+    return tuple(
+        Violation(
+            f"Kubernetes {kube_version} schema: {msg if len(msg := err.message) < 300 else msg[:297] + '...'}",
+            _path(err), err.validator if isinstance(err.validator, str) else "schema",
             remediation="fix the field in the template (an unknown field is usually a typo or wrong indentation)",
         )
+        for err in sorted(errors or [], key=lambda e: list(map(str, e.absolute_path)))
+    )
 
 
 @rule("k8s-schema-known", "schema", "warning")
