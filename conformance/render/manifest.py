@@ -141,6 +141,11 @@ def _parse_source_document(doc: str) -> tuple[Manifest, ...]:
     return tuple(parse_document(doc, m.group("src").strip() if m else ""))
 
 
+def forget_parsed() -> None:
+    """Empty the memo of parsed documents (benchmarks start each backend from the same state)."""
+    _parse_source_document.cache_clear()
+
+
 def parse_manifests(text: str) -> list[Manifest]:
     """Split `helm template` output into objects, keeping each document's `# Source:` template.
 
