@@ -7,7 +7,8 @@
 3. Render throughput of the persistent engine (tools/helmrender) against `helm template --values -` per example,
    one render at a time on each side: the same fuzzed values through the same path (Helm's own values.schema.json
    validation on both sides: the CLI compiles the schema on every call, the engine once per chart with the same
-   library and options; Helm renders; the same `result_from_output` parses the output), after a warm-up.
+   library and options; Helm renders; the same `result_from_output` parses the output), after a warm-up, the
+   two sides taking turns by blocks of examples.
 
 Last two lines: `render tier: conformance N s, peer stack M s, ratio R` (R = conformance / peer; at most 1 is
 no slower) and `render throughput: in-process N/s, helm CLI M/s, ratio R`.
@@ -78,19 +79,27 @@ def render_cli(chart: Path, values: Values) -> RenderResult:
     return RenderResult(error=proc.stderr) if proc.returncode else result_from_output(proc.stdout)
 
 
-def rate(render: Callable[[Path, Values], RenderResult], chart: Path, values: list[Example], warmup: int) -> float:
-    """Renders per second over the examples (each validated by Helm against values.schema.json, rendered, its
-    output parsed), after `warmup` untimed renders. Every render must succeed. Each backend starts with an empty
-    memo of parsed documents, so the second does not read what the first parsed."""
+def rates(chart: Path, values: list[Example], warmup: int, block: int = 10) -> tuple[float, float]:
+    """Renders per second (in-process, helm CLI) over the examples, each validated by Helm against
+    values.schema.json, rendered and its output parsed, after `warmup` untimed renders on each side. The two
+    sides take turns over blocks of `block` examples, and which goes first alternates, so a change of load on
+    this shared machine hits both alike, and each reads documents the other parsed as often as the other does.
+    Every render must succeed."""
     forget_parsed()
-    for e in values[:warmup]:
-        render(chart, e.minimal)
-    start = time.perf_counter()
-    for e in values:
-        result = render(chart, e.minimal)
-        if not result.ok:
-            raise SystemExit(f"bench: render failed: {result.error[:300]}")
-    return len(values) / (time.perf_counter() - start)
+    sides: list[Callable[[Path, Values], RenderResult]] = [render_engine, render_cli]
+    for side_render in sides:
+        for e in values[:warmup]:
+            side_render(chart, e.minimal)
+    spent = [0.0, 0.0]
+    for turn, first in enumerate(range(0, len(values), block)):
+        for side in (0, 1) if turn % 2 == 0 else (1, 0):
+            start = time.perf_counter()
+            for e in values[first:first + block]:
+                result = sides[side](chart, e.minimal)
+                if not result.ok:
+                    raise SystemExit(f"bench: render failed: {result.error[:300]}")
+            spent[side] += time.perf_counter() - start
+    return len(values) / spent[0], len(values) / spent[1]
 
 
 def full_examples(chart: Path, count: int, reports: Path) -> float:
@@ -181,11 +190,11 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     values = examples(chart, args.examples)
     print(f"generated {len(values)} schema-valid values in {time.perf_counter() - start:.1f}s")
-    fast = rate(render_engine, chart, values, args.warmup)
-    cli = rate(render_cli, chart, values, args.warmup)
-    print(f"throughput, {len(values)} examples each after {args.warmup} untimed, one at a time, Helm's schema "
-          "validation and the same output parser on both sides: in-process = one helmrender process (chart loaded, "
-          "templates parsed and schemas compiled once), helm CLI = one `helm template --values -` per example")
+    fast, cli = rates(chart, values, args.warmup)
+    print(f"throughput, {len(values)} examples each after {args.warmup} untimed, one at a time, the sides taking "
+          "turns by blocks of 10, Helm's schema validation and the same output parser on both: in-process = one "
+          "helmrender process (chart loaded, templates parsed and schemas compiled once), helm CLI = one "
+          "`helm template --values -` per example")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.runs:
         print(f"render tier: conformance {tier:.1f} s, peer stack {peer:.1f} s, ratio {tier / peer:.2f}")
