@@ -69,22 +69,43 @@ def percent_included(density: str, optional: int) -> int:
     return min(90, math.ceil(100 * KEYS_PER_OBJECT[density] / max(1, optional)))
 
 
-class Coin(SearchStrategy[bool]):
-    """A biased coin that shrinks to False (hypothesis's integers skew low, so `integers(0, 99) > k` is not a
-    fair way to set a probability; this uses the engine's own biased boolean)."""
+class Fields(SearchStrategy[dict[str, Any]]):
+    """An object's keys: the required ones, then each optional one forced (a flag in an `on`/`off` example) or set
+    by a biased coin, then extra map entries. A coin is the engine's own biased boolean (it shrinks to unset;
+    hypothesis's integers skew low, so `integers(0, 99) > k` is not a fair way to set a probability), drawn
+    directly rather than as a strategy: a large values tree has hundreds of optional keys.
 
-    def __init__(self, p: float) -> None:
+    With `mode` None the example's density and flag mode are drawn (shared by every object); a flag skeleton
+    passes its mode and sets other optional keys at the sparse density's chance.
+    """
+
+    def __init__(self, parts: dict[str, SearchStrategy[Any]], required: list[str],
+                 forced: dict[tuple[str, str], SearchStrategy[Any]], mode: str | None = None,
+                 extras: SearchStrategy[dict[str, Any]] | None = None) -> None:
         super().__init__()
-        self.p = p
+        self.parts, self.required, self.forced, self.mode, self.extras = parts, required, forced, mode, extras
+        self.optional = [k for k in parts if k not in required]
+        self.chance = {d: percent_included(d, len(self.optional)) / 100 for d in DENSITIES}
 
-    def do_draw(self, data: ConjectureData) -> bool:
-        """Draw True with probability p."""
-        return data.draw_boolean(self.p)
-
-
-def _included(density: str, optional: int) -> st.SearchStrategy[bool]:
-    """Whether one optional key is set; shrinks to unset."""
-    return Coin(percent_included(density, optional) / 100)
+    def do_draw(self, data: ConjectureData) -> dict[str, Any]:
+        """Draw the object."""
+        if self.mode is None:
+            density, mode = data.draw(DENSITY), data.draw(FLAGS)
+            # A combination of flags matters with the keys around it: flag examples are never sparse.
+            chance = self.chance["half" if mode != "coin" and density == "sparse" else density]
+        else:
+            mode, chance = self.mode, self.chance["sparse"]
+        out = {k: data.draw(self.parts[k]) for k in self.required}
+        for k in self.optional:
+            flag = self.forced.get((k, mode))
+            if flag is not None:
+                out[k] = data.draw(flag)
+            elif data.draw_boolean(chance):
+                out[k] = data.draw(self.parts[k])
+        if self.extras is not None:
+            for k, v in data.draw(self.extras).items():
+                out.setdefault(k, v)
+        return out
 
 
 #: Map keys people write (labels, annotations, env names, hosts): drawing keys from a `propertyNames` regex costs
@@ -134,14 +155,18 @@ def key_names(rule_text: str) -> st.SearchStrategy[str]:
     return st.sampled_from(pool) if pool else _pattern(rule)
 
 
-def _map_entries(schema: Schema) -> st.SearchStrategy[dict[str, Any]]:
-    """Extra keys of a map-like object (`additionalProperties` is a schema)."""
+#: Key names of a map without `propertyNames`.
+KEY_NAMES = r"^[a-z][a-z0-9-]{0,11}$"
+
+
+def _map_entries(schema: Schema) -> st.SearchStrategy[dict[str, Any]] | None:
+    """Extra keys of a map-like object (`additionalProperties` is a schema), None for other objects."""
     extra = schema.get("additionalProperties")
     if not isinstance(extra, dict):
-        return st.just({})
+        return None
     rule = schema.get("propertyNames")
     names = key_names(json.dumps(rule, sort_keys=True)) if isinstance(rule, dict) else \
-        st.from_regex(r"[a-z][a-z0-9-]{0,11}", fullmatch=True)
+        pattern_strings(KEY_NAMES) or st.from_regex(KEY_NAMES)
     top = int(schema.get("maxProperties", MAX_PROPERTIES))
     return st.dictionaries(names, compile_schema(extra), max_size=max(0, min(top, MAX_PROPERTIES)))
 
@@ -185,22 +210,8 @@ def _skeleton(text: str, mode: str) -> st.SearchStrategy[Any]:
     schema: Schema = json.loads(text)
     props: dict[str, Any] = schema.get("properties") or {}
     required = list(schema.get("required", []))
-    optional = [k for k in props if k not in required]
-    flags = {k: _flag(props[k], mode) for k in optional if has_flags(props[k])}
-    parts = {k: compile_schema(props[k]) for k in props}
-    chance = _included("sparse", len(optional))
-
-    @st.composite
-    def draw(data: st.DrawFn) -> dict[str, Any]:
-        out = {k: data(parts[k]) for k in required}
-        for k in optional:
-            if k in flags:
-                out[k] = data(flags[k])
-            elif data(chance):
-                out[k] = data(parts[k])
-        return out
-
-    return draw()
+    flags = {(k, mode): _flag(props[k], mode) for k in props if k not in required and has_flags(props[k])}
+    return Fields({k: compile_schema(props[k]) for k in props}, required, flags, mode)
 
 
 def _object(schema: Schema) -> st.SearchStrategy[Any]:
@@ -208,28 +219,10 @@ def _object(schema: Schema) -> st.SearchStrategy[Any]:
     required = [k for k in schema.get("required", []) if k in props]
     if len(required) != len(schema.get("required", [])):
         return delegate(schema)
-    optional = [k for k in props if k not in required]
-    parts = {k: compile_schema(props[k]) for k in props}
-    include = {d: _included(d, len(optional)) for d in DENSITIES}
-    forced = {(k, mode): _flag(props[k], mode) for k in optional if has_flags(props[k]) for mode in ("on", "off")}
-    extras = _map_entries(schema)
-
-    @st.composite
-    def draw(data: st.DrawFn) -> dict[str, Any]:
-        density, mode = data(DENSITY), data(FLAGS)
-        # A combination of flags matters with the keys around it: flag examples are never sparse.
-        chance = include["half" if mode != "coin" and density == "sparse" else density]
-        out = {k: data(parts[k]) for k in required}
-        for k in optional:
-            if (k, mode) in forced:
-                out[k] = data(forced[k, mode])
-            elif data(chance):
-                out[k] = data(parts[k])
-        for k, v in data(extras).items():
-            out.setdefault(k, v)
-        return out
-
-    return _checked(schema, draw())
+    forced = {(k, mode): _flag(props[k], mode) for k in props if k not in required and has_flags(props[k])
+              for mode in ("on", "off")}
+    return _checked(schema, Fields({k: compile_schema(props[k]) for k in props}, required, forced,
+                                   extras=_map_entries(schema)))
 
 
 def _array(schema: Schema) -> st.SearchStrategy[Any]:
