@@ -29,6 +29,7 @@ from conformance.render import inprocess
 from conformance.render.helm_cli import render
 from conformance.render.manifest import Manifest, RenderResult
 from conformance.render.variant import variant_of
+from conformance.rules.immutable import IMMUTABLE
 from conformance.sources import base_chart
 from conformance.timeouts import TIMEOUTS
 from conformance.tools import run, tool_path
@@ -103,28 +104,19 @@ def plan_key(chart: Chart, settings: Settings, tiers: tuple[str, ...]) -> str:
     return h.hexdigest()[:24]
 
 
-def render_scenario(chart: Chart, scenario: Scenario, kube_version: str) -> RenderResult:
-    """One scenario rendered by the persistent engine (Helm 4's engine from the `helm` pin, byte-identical to
-    `helm template`: tests/test_inprocess_render.py); a failed render is rendered again by `helm template`, so the
-    finding quotes the reference CLI's own error."""
-    result = inprocess.render_files(chart.path, scenario.files, kube_version)
-    return result if result.ok else render(chart, scenario, kube_version)
-
-
 def build(chart: Chart, settings: Settings, tiers: tuple[str, ...]) -> Plan:
-    """Run every tool once per scenario: lints in parallel, renders through one engine per chart (the varied
-    copy's beside the chart's), kubesec once for all workloads, fed as the scenarios render."""
+    """Run every tool once per scenario: `helm lint` processes on a few threads; in this thread, every scenario
+    through the chart's engine (each scenario's workloads fed to one kubesecscan run, which scores them in its
+    own process meanwhile), then through the varied copy's engine, then kubesec's scores. Renders stay on one
+    thread: engine answers read on a second Python thread wait for the interpreter lock behind the parsing."""
     kube = settings.kube_version_full
     empty = [RenderResult() for _ in chart.scenarios]
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with ThreadPoolExecutor(max_workers=1) as pool:
         lints_f = pool.submit(lambda: parallel(lambda sc: helm_lint(chart, sc, kube), chart.scenarios)) \
             if "lint" in tiers else None
-        variants_f = pool.submit(lambda: [render_scenario(variant_of(chart), sc, kube) for sc in chart.scenarios]) \
-            if "render" in tiers else None
-        renders, scores = _render_and_score(chart, settings) if "render" in tiers else \
-            (empty, [{} for _ in chart.scenarios])
+        renders, variants, scores = _render_and_score(chart, settings) if "render" in tiers else \
+            (empty, empty, [{} for _ in chart.scenarios])
         lints = lints_f.result() if lints_f else [{} for _ in chart.scenarios]
-        variants = variants_f.result() if variants_f else empty
     base = base_chart(chart.path, settings.changed_since) if settings.changed_since and "lint" in tiers else None
     return Plan(tiers, {sc.name: ScenarioPlan(sc.name, r, lint, s, v) for sc, r, lint, s, v
                         in zip(chart.scenarios, renders, lints, scores, variants, strict=True)}, base)
@@ -137,20 +129,30 @@ def _cache(settings: Settings) -> Path:
     return cache
 
 
-def _render_and_score(chart: Chart, settings: Settings) -> tuple[list[RenderResult], list[dict[str, Score]]]:
-    """Every scenario's render, and kubesec's score of each of its workloads keyed by `Kind/name`: the
-    workloads go to one kubesecscan run as each scenario renders, so scoring overlaps rendering."""
+def _render_and_score(chart: Chart, settings: Settings) \
+        -> tuple[list[RenderResult], list[RenderResult], list[dict[str, Score]]]:
+    """Every scenario's render, its render from the chart's varied next release (only the workloads whose
+    immutable fields are compared are read), and kubesec's score of each of its workloads keyed by `Kind/name`:
+    the workloads go to one kubesecscan run as each scenario renders, so scoring overlaps rendering."""
+    kube = settings.kube_version_full
     scoring = kubesec.Scoring(settings.kube_version, _cache(settings))
-    renders = []
-    for sc in chart.scenarios:
-        renders.append(render_scenario(chart, sc, settings.kube_version_full))
+    varied = variant_of(chart)
+    files = [sc.files for sc in chart.scenarios]
+    # Both engines render ahead (pipelined) while this thread parses: two Go processes, one Python thread.
+    pairs = zip(chart.scenarios, inprocess.render_scenarios(chart.path, files, kube),
+                inprocess.render_scenarios(varied.path, files, kube, kinds=frozenset(IMMUTABLE)), strict=True)
+    renders, variants = [], []
+    for sc, result, variant in pairs:
+        # a failed render is rendered again by `helm template`, so the finding quotes the reference CLI's error
+        renders.append(result if result.ok else render(chart, sc, kube))
+        variants.append(variant if variant.ok else render(varied, sc, kube))
         scoring.add([m.obj for m in renders[-1].manifests])
     objects = [(i, m.obj) for i, r in enumerate(renders) for m in r.manifests]
     scores: list[dict[str, Score]] = [{} for _ in renders]
     for (i, obj), score in zip(objects, scoring.scores([o for _, o in objects]), strict=True):
         if score is not None:
             scores[i][kubesec.ref(obj)] = score
-    return renders, scores
+    return renders, variants, scores
 
 
 def to_json(plan: Plan) -> dict[str, Any]:

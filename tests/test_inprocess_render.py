@@ -290,3 +290,23 @@ def test_engine_loads_the_chart_once() -> None:
     for example in fuzzed(chart_dir, 8):
         render_values(chart_dir, example.minimal, KUBE)
     assert engine(chart_dir, KUBE).starts == 1
+
+
+def test_pipelined_renders_answer_each_request_in_order(tmp_path: Path) -> None:
+    """`render_scenarios` (each next request sent before the current answer is read) gives, in order, what one
+    request at a time gives, a bad values file's error included, and the engine goes on after it."""
+    chart = chart_for(REPO_ROOT / "charts" / "floe-platform", ())
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("image: [unclosed\n")
+    files = [sc.files for sc in chart.scenarios[:3]] + [(bad,)] + [sc.files for sc in chart.scenarios[3:6]]
+    one_by_one = [inprocess.render_files(chart.path, f, "1.35.0") for f in files]
+    pipelined = list(inprocess.render_scenarios(chart.path, files, "1.35.0"))
+    assert [r.error for r in pipelined] == [r.error for r in one_by_one]
+    assert pipelined[3].error and all(r.ok for i, r in enumerate(pipelined) if i != 3)
+    # (Secrets hold random passwords, different on every render)
+    assert [[m.obj for m in r.manifests if m.kind != "Secret"] for r in pipelined] == \
+        [[m.obj for m in r.manifests if m.kind != "Secret"] for r in one_by_one]
+    kinds = frozenset({"Deployment", "StatefulSet"})
+    only = list(inprocess.render_scenarios(chart.path, files[:2], "1.35.0", kinds=kinds))
+    assert [[m.obj for m in r.manifests] for r in only] == \
+        [[m.obj for m in r.manifests if m.kind in kinds] for r in one_by_one[:2]]

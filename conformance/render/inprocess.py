@@ -14,6 +14,7 @@ import json
 import select
 import subprocess
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -66,32 +67,60 @@ class Engine:
 
     def request(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
         """Send one request and read its answer (`manifest` or `error`); past `timeout` the process is killed."""
-        line = json.dumps({**payload, "raw": True}, ensure_ascii=False).encode() + b"\n"
         with self.lock:
-            proc = self._start()
-            stdin, stdout = proc.stdin, proc.stdout
-            assert stdin is not None and stdout is not None
-            try:
-                stdin.write(line)
-                stdin.flush()
-            except BrokenPipeError:
+            return self._send(payload) or self._receive(timeout)
+
+    def pipeline(self, payloads: list[dict[str, Any]], timeout: float) -> Iterator[dict[str, Any]]:
+        """The answers to several requests, in order, each next request sent before the current answer is read,
+        so the engine renders it while the caller handles this answer. After a crash or a timeout the rest are
+        asked one by one (a fresh process)."""
+        done = 0
+        with self.lock:
+            failed = self._send(payloads[0]) if payloads else {}
+            while not failed and done < len(payloads):
+                if done + 1 < len(payloads) and (failed := self._send(payloads[done + 1])):
+                    break
+                answer = self._receive(timeout)
+                done += 1
+                yield answer
+                if self.proc is None:  # it died or timed out: the request sent after this one is lost
+                    break
+        for payload in payloads[done:]:
+            yield self.request(payload, timeout)
+
+    def _send(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Write one request (the lock held); {} when sent, else the error answer (the process died)."""
+        proc = self._start()
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(json.dumps({**payload, "raw": True}, ensure_ascii=False).encode() + b"\n")
+            proc.stdin.flush()
+        except BrokenPipeError:
+            return {"error": self._died()}
+        return {}
+
+    def _receive(self, timeout: float) -> dict[str, Any]:
+        """Read the answer to the oldest unanswered request (the lock held)."""
+        proc = self.proc
+        if proc is None or proc.stdout is None:
+            return {"error": "helmrender: no request is waiting for an answer"}
+        stdout = proc.stdout
+        ready, _, _ = select.select([stdout], [], [], timeout)
+        if not ready:
+            self.stop()
+            return {"error": f"render timed out after {timeout:g}s (helmrender)"}
+        head = stdout.readline()
+        if not head:
+            return {"error": self._died()}
+        data: dict[str, Any] = json.loads(head)
+        size = data.pop("manifest_bytes", None)
+        if size is not None:
+            # The manifest follows its header as raw bytes (no JSON escaping on either side).
+            body = stdout.read(size)
+            if len(body) != size:
                 return {"error": self._died()}
-            ready, _, _ = select.select([stdout], [], [], timeout)
-            if not ready:
-                self.stop()
-                return {"error": f"render timed out after {timeout:g}s (helmrender)"}
-            head = stdout.readline()
-            if not head:
-                return {"error": self._died()}
-            data: dict[str, Any] = json.loads(head)
-            size = data.pop("manifest_bytes", None)
-            if size is not None:
-                # The manifest follows its header as raw bytes (no JSON escaping on either side).
-                body = stdout.read(size)
-                if len(body) != size:
-                    return {"error": self._died()}
-                data["manifest"] = body.decode()
-            return data
+            data["manifest"] = body.decode()
+        return data
 
     def _died(self) -> str:
         proc, self.proc = self.proc, None
@@ -129,18 +158,28 @@ def render_text(chart_dir: Path, values: dict[str, Any], kube_version: str, vali
     return str(answer.get("manifest", "")), str(answer.get("error", ""))
 
 
-def _result(answer: dict[str, Any]) -> RenderResult:
+def _result(answer: dict[str, Any], kinds: frozenset[str] | None = None) -> RenderResult:
     if answer.get("error"):
         return RenderResult(error=comparable_error(str(answer["error"])))
-    return result_from_output(str(answer.get("manifest", "")))
+    return result_from_output(str(answer.get("manifest", "")), kinds)
 
 
 def render_files(chart_dir: Path, files: tuple[Path, ...], kube_version: str,
-                 timeout: float = TIMEOUTS.helm_template) -> RenderResult:
+                 timeout: float = TIMEOUTS.helm_template, kinds: frozenset[str] | None = None) -> RenderResult:
     """What `conformance.render.helm_cli.render_files` renders (`helm template --values F...`, Helm's schema check
     on), through the persistent engine: Helm reads and merges the files itself. Errors normalised by
-    `comparable_error`."""
-    return _result(engine(chart_dir, kube_version).ask_files(files, True, timeout))
+    `comparable_error`; `kinds`: only objects of these kinds are wanted (the others are not parsed)."""
+    return _result(engine(chart_dir, kube_version).ask_files(files, True, timeout), kinds)
+
+
+def render_scenarios(chart_dir: Path, scenarios: list[tuple[Path, ...]], kube_version: str,
+                     timeout: float = TIMEOUTS.helm_template, kinds: frozenset[str] | None = None
+                     ) -> Iterator[RenderResult]:
+    """`render_files` of each set of values files, in order, pipelined: the engine renders the next while the
+    caller parses and checks this one."""
+    payloads = [{"files": [str(f) for f in files], "validate": True} for files in scenarios]
+    for answer in engine(chart_dir, kube_version).pipeline(payloads, timeout):
+        yield _result(answer, kinds)
 
 
 def render_values(chart_dir: Path, values: dict[str, Any], kube_version: str, release: str = RELEASE,

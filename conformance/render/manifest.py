@@ -146,17 +146,32 @@ def forget_parsed() -> None:
     _parse_source_document.cache_clear()
 
 
-def parse_manifests(text: str) -> list[Manifest]:
-    """Split `helm template` output into objects, keeping each document's `# Source:` template.
+#: A document's top-level `kind: X` line (block style, as charts write it).
+_KIND = re.compile(r"^kind:[ \t]*[\"']?([A-Za-z0-9]+)[\"']?[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+def _wanted(doc: str, kinds: frozenset[str] | None) -> bool:
+    """False only for a document whose single top-level `kind:` line names a kind not in `kinds`."""
+    if kinds is None:
+        return True
+    found = _KIND.findall(doc)
+    return len(found) != 1 or found[0] in kinds
+
+
+def parse_manifests(text: str, kinds: frozenset[str] | None = None) -> list[Manifest]:
+    """Split `helm template` output into objects, keeping each document's `# Source:` template (`kinds`: only
+    the objects of these kinds are needed, so a document that plainly declares another kind is not parsed).
 
     Raises DuplicateKeyError when a document repeats a key (an object would silently disappear).
     """
-    return [m for doc in split_documents(text) for m in _parse_source_document(doc)]
+    return [m for doc in split_documents(text) if _wanted(doc, kinds) for m in _parse_source_document(doc)
+            if kinds is None or m.kind in kinds]
 
 
-def result_from_output(text: str) -> RenderResult:
-    """The RenderResult of `helm template` output: its objects, or the glued-documents error."""
+def result_from_output(text: str, kinds: frozenset[str] | None = None) -> RenderResult:
+    """The RenderResult of `helm template` output: its objects (of `kinds` only, when given), or the
+    glued-documents error."""
     try:
-        return RenderResult(parse_manifests(text))
+        return RenderResult(parse_manifests(text, kinds))
     except DuplicateKeyError as exc:
         return RenderResult(error=str(exc))
