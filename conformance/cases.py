@@ -10,6 +10,7 @@ from typing import Any
 
 from conformance import profiles
 from conformance.chart import Chart, chart_yaml_files, load_chart, load_crds, load_waivers_text
+from conformance.kubesec import Score
 from conformance.options import Settings
 from conformance.plan import Plan
 from conformance.render.manifest import Manifest
@@ -50,7 +51,7 @@ class Case:
                 name=self.obj.name, namespace=str(meta.get("namespace", "") or ""), container=v.container,
                 template=self.obj.template, path=v.path, message=v.message, remediation=v.remediation,
                 scenario=self.scenario, tier=self.tier, values=self.values,
-                waived=f"{waiver.reason} (until {waiver.expiry})" if waiver else "",
+                waived=f"{waiver.reason} (until {waiver.expiry})" if waiver else "", extra=dict(v.extra),
             ))
         return out
 
@@ -137,7 +138,7 @@ def lint_cases(settings: Settings, plan: Plan) -> list[Case]:
 def cases_for_manifests(
     manifests: list[Manifest], scenario: str, settings: Settings, waivers: tuple[Waiver, ...] = (),
     tier: str = "render", values: dict[str, Any] | None = None, families: tuple[str, ...] = RENDER_FAMILIES,
-    kubesec: dict[str, tuple[int, list[str]]] | None = None, variant: list[Manifest] | None = None,
+    kubesec: dict[str, Score] | None = None, variant: list[Manifest] | None = None,
 ) -> list[Case]:
     """Every applicable render rule on every object of one render (`kubesec`: the plan's scores of the render;
     `variant`: the same scenario rendered from the chart's next release, for the immutable-fields rule)."""
@@ -145,6 +146,9 @@ def cases_for_manifests(
     extras: dict[str, Any] = {"kubesec": kubesec or {}} if "hygiene" in families else {}
     extras["crds"] = load_crds(settings.crds)
     extras[VARIANT] = {ref(m.obj): m.obj for m in variant or []}
+    # Where an object comes from, for fixes that name a values key or a template (image-pinned).
+    extras["values"] = chart_of(settings).defaults if settings.chart is not None else {}
+    extras["templates"] = {ref(m.obj): m.template for m in manifests}
     ctx = Context(settings.kube_version, objects, extras)
     rules = [r for r in profile_rules(settings) if r.family in families]
     return [Case(tier, scenario, r, m, ctx, waivers, values) for m in manifests for r in rules if r.applies_to(m.obj)]

@@ -73,11 +73,23 @@ def reachable_defs(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, An
     return keep
 
 
-def advice_lines(result: dict[str, Any]) -> list[str]:
-    """kubesec's advice for one object as short 'selector: reason' lines, most valuable first."""
+#: One item of kubesec's advice: its rule `id`, jq-like `selector`, `reason` and `points` (negative for the
+#: critical items that cost points), and `critical` (True for them).
+Advice = dict[str, Any]
+
+
+def advice_items(result: dict[str, Any]) -> list[Advice]:
+    """kubesec's advice for one object, most valuable first: the critical items (most points lost first), then
+    the advice (most points to gain first)."""
     scoring = result.get("scoring") or {}
-    items = list(scoring.get("critical") or []) + list(scoring.get("advise") or [])
-    return [f"{a.get('selector', '').strip()}: {a.get('reason', '').strip()}" for a in items]
+
+    def items(key: str, critical: bool) -> list[Advice]:
+        return [{"id": str(a.get("id", "")), "selector": str(a.get("selector", "")).strip(),
+                 "reason": str(a.get("reason", "")).strip(), "points": int(a.get("points", 0) or 0),
+                 "critical": critical} for a in scoring.get(key) or []]
+
+    critical = sorted(items("critical", True), key=lambda a: int(a["points"]))
+    return critical + sorted(items("advise", False), key=lambda a: -int(a["points"]))
 
 
 #: Kinds kubesec v2 does not score ("This resource kind is not supported"): their pod template is scored as a Pod.
@@ -100,7 +112,7 @@ def scored_doc(obj: dict[str, Any]) -> dict[str, Any] | None:
     return as_pod(obj) if kind in AS_POD else obj if kind in SCORED_KINDS else None
 
 
-Score = tuple[int, list[str]]
+Score = tuple[int, list[Advice]]
 
 
 def _digest(doc: dict[str, Any], kube_version: str) -> str:
@@ -133,10 +145,12 @@ def scan_reports(docs: list[dict[str, Any]], kube_version: str, cache: Path) -> 
 
 
 def score_of(result: dict[str, Any]) -> Score:
-    """A kubesec report as the score and advice lines the kubesec-score rule reads."""
+    """A kubesec report as the score and advice the kubesec-score rule reads (an object kubesec could not score:
+    one item, id `invalid`, whose reason is kubesec's message)."""
     if result.get("valid") is False:
-        return int(result.get("score", 0)), [f"kubesec could not score it: {result.get('message', '')}"]
-    return int(result.get("score", 0)), advice_lines(result)
+        return int(result.get("score", 0)), [{"id": "invalid", "selector": "", "points": 0, "critical": True,
+                                               "reason": f"kubesec could not score it: {result.get('message', '')}"}]
+    return int(result.get("score", 0)), advice_items(result)
 
 
 def scan(docs: list[dict[str, Any]], kube_version: str, cache: Path) -> list[Score]:
@@ -170,7 +184,7 @@ class Scoring:
             if key in self.known or key in self.sent:
                 continue
             hit = read_json(self.cache / "kubesec" / f"{key}.json")
-            if hit is not None:
+            if hit is not None and all(isinstance(a, dict) for a in hit[1]):  # not advice cached as lines
                 self.known[key] = (int(hit[0]), list(hit[1]))
                 continue
             if self.proc is None:

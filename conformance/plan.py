@@ -52,7 +52,7 @@ class ScenarioPlan:
     name: str
     render: RenderResult
     lint: dict[str, tuple[int, str]] = field(default_factory=dict)
-    kubesec: dict[str, tuple[int, list[str]]] = field(default_factory=dict)
+    kubesec: dict[str, Score] = field(default_factory=dict)
     #: the same scenario rendered from the chart's next release (render/variant.py), for immutable-fields-stable
     variant: RenderResult = field(default_factory=RenderResult)
 

@@ -105,7 +105,8 @@ def test_invalid_documents_match_kubesec_scan(kubesec_cache: Path) -> None:
             assert g == w, f"--jobs {jobs}: {kubesec.ref(doc)} differs"
     # What the kubesec-score rule then reports for an invalid document.
     message = want[1]["message"]
-    assert kubesec.scan(INVALID[:1], KUBE, kubesec_cache) == [(0, [f"kubesec could not score it: {message}"])]
+    [(score, [item])] = kubesec.scan(INVALID[:1], KUBE, kubesec_cache)
+    assert (score, item["id"], item["reason"]) == (0, "invalid", f"kubesec could not score it: {message}")
 
 
 def test_kubesecscan_bad_input_is_one_line_exit_2(kubesec_cache: Path) -> None:

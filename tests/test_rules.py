@@ -2,7 +2,10 @@
 
 A fixture file holds the subject object first, then context objects (the other objects of the same render).
 A fail fixture names the exact set of checks it must produce in its `conformance.floe.dev/expect-checks`
-annotation. A fixture directory is a chart: its chart document is the subject, `helm lint` output comes from
+annotation, and may name text its fixes must say, one fragment a line, in `conformance.floe.dev/expect-fix`
+(a fragment found in no fix fails, so a vaguer fix coming back fails). A fixture may give the chart's default
+values (`conformance.floe.dev/values`, YAML) and the subject's template (`conformance.floe.dev/template`), which a
+render would supply. A fixture directory is a chart: its chart document is the subject, `helm lint` output comes from
 the real helm and helm3, and the annotation lives in Chart.yaml. kubesec scores come from the real kubesec.
 """
 
@@ -34,6 +37,9 @@ for _mod in pkgutil.iter_modules(conformance.rules.__path__):
 
 RULES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "rules"
 EXPECT = "conformance.floe.dev/expect-checks"
+EXPECT_FIX = "conformance.floe.dev/expect-fix"
+VALUES = "conformance.floe.dev/values"
+TEMPLATE = "conformance.floe.dev/template"
 KUBE_VERSION = "conformance.floe.dev/kube-version"
 VARIANT_OF = "conformance.floe.dev/variant"
 DEFAULT_KUBE = "1.35"
@@ -93,7 +99,8 @@ def load_subject(rule: Rule, path: Path, cache: Path) -> tuple[dict[str, Any], C
     assert docs and all(isinstance(d, dict) for d in docs), f"{path}: every YAML document must be a mapping"
     subject, annots = docs[0], annotations(docs[0])
     kube = annots.get(KUBE_VERSION, DEFAULT_KUBE)
-    extras: dict[str, Any] = {}
+    extras: dict[str, Any] = {"values": yaml.safe_load(annots.get(VALUES, "{}")),
+                              "templates": {ref(subject): annots[TEMPLATE]} if TEMPLATE in annots else {}}
     if rule.id == "immutable-fields-stable":  # later documents: the same objects rendered from the next release
         extras[VARIANT] = {ref(d): d for d in docs[1:] if annotations(d).get(VARIANT_OF) == "next-release"}
         assert extras[VARIANT], f"{path}: an immutable-fields fixture needs a {VARIANT_OF} document"
@@ -120,6 +127,9 @@ def test_fixture(rule_id: str, outcome: str, path: Path, kubesec_cache: Path) ->
     assert {v.check for v in violations} == expected, "\n".join(f"{v.check}: {v.message}" for v in violations)
     for v in violations:
         assert v.message.strip() and v.remediation.strip(), f"{v.check}: a finding says what is wrong and the fix"
+    fixes = [v.remediation for v in violations]
+    for fragment in filter(None, (f.strip() for f in annots.get(EXPECT_FIX, "").splitlines())):
+        assert any(fragment in fix for fix in fixes), f"no fix says {fragment!r}:\n" + "\n".join(fixes)
 
 
 @pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.id)
@@ -159,3 +169,18 @@ def test_every_reported_rule_id_is_registered() -> None:
             for m in FLOW_ID.finditer(f.read_text())}
     assert used, "no flow rule IDs found: the pattern is stale"
     assert sorted(used - set(every_rule_id()) - set(BUDGETS)) == []  # BUDGETS: timing IDs such as cluster-start
+
+
+def test_kubesec_fix_is_short_and_findings_keep_every_advice_item(kubesec_cache: Path) -> None:
+    """kubesec-score's fix names a few items (critical first) on one short line; the violation's `extra` (written
+    to findings.json) keeps kubesec's whole advice, each item with its id, selector, reason and points."""
+    rule = get_rule("kubesec-score")
+    for path in fixture_entries(rule.id, "fail"):
+        subject, ctx, _ = load_subject(rule, path, kubesec_cache)
+        _, advice = ctx.extras["kubesec"][ref(subject)]
+        [v] = rule.check(subject, ctx)
+        assert v.extra["kubesec_advice"] == advice and len(advice) > 3, path.name
+        assert {"id", "selector", "reason", "points", "critical"} <= set(advice[0]), advice[0]
+        assert len(v.remediation) < 400 and v.remediation.count(";") == 3, v.remediation
+        assert f"+{len(advice) - 3} more (see findings.json)" in v.remediation
+        assert ("critical" in v.remediation.split(";")[0]) == any(a["critical"] for a in advice), v.remediation

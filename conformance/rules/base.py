@@ -33,6 +33,8 @@ class Violation:
     check: str = ""
     container: str = ""
     remediation: str = ""
+    #: Details kept in findings.json beside the short remediation (e.g. kubesec's whole advice).
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
 
 CheckFn = Callable[[Obj, Context], Iterable[Violation]]

@@ -54,6 +54,60 @@ def image_tag(image: str) -> str | None:
     return last.split(":", 1)[1] if ":" in last else ""
 
 
+def _leaves(values: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
+    """Every string leaf of a values tree as (key path, value, the mapping that holds it)."""
+    if isinstance(values, dict):
+        for k, v in values.items():
+            sub = f"{path}.{k}" if path else str(k)
+            if isinstance(v, str):
+                yield sub, v, values
+            else:
+                yield from _leaves(v, sub)
+    elif isinstance(values, list):
+        for i, v in enumerate(values):
+            yield from _leaves(v, f"{path}[{i}]")
+
+
+#: Keys whose name says they hold an image or its repository (`image`, `sidecarImage`, `repository`).
+IMAGE_KEYS = ("image", "repository", "repo")
+
+
+def image_in_values(image: str, values: Any) -> tuple[str, Any] | None:
+    """The values key that sets an image, or None: the `tag` (or `digest`) key beside the repository key, with its
+    value, or the key holding the whole reference (value None)."""
+    repo = image.rsplit(":", 1)[0] if image_tag(image) else image
+    for path, value, holder in _leaves(values):
+        if not value or not (value in (image, repo) or repo.endswith("/" + value)):
+            continue
+        parent, _, key = path.rpartition(".")
+        for pin in ("tag", "digest"):
+            if pin in holder and isinstance(holder[pin], str | None):
+                return (f"{parent}.{pin}" if parent else pin), holder[pin]
+        if value == image or key.lower().endswith(IMAGE_KEYS) or (key == "name" and "image" in parent.lower()):
+            return path, None
+    return None
+
+
+def image_fix(obj: Obj, ctx: Context, image: str) -> str:
+    """How to pin an image: the values key that sets it, else the template that writes it (or, when the values
+    pin a tag the image does not carry, the template that ignores it)."""
+    repo, tag = (image.rsplit(":", 1)[0], image_tag(image)) if image_tag(image) else (image, "")
+    template = (ctx.extras.get("templates") or {}).get(f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name')}")
+    found = image_in_values(image, ctx.extras.get("values") or {})
+    if found is not None:
+        key, now = found
+        if key.endswith(".tag") or key == "tag":
+            if now and now not in (tag, "latest"):
+                return (f"{template or 'the template'} ignores {key} ({now!r}): tag the image with "
+                        f"{{{{ .Values.{key} }}}} there")
+            return f"set {key} in the chart's values to a released version" + (f" (now {now!r})" if now else "")
+        if key.endswith(".digest") or key == "digest":
+            return f"set {key} in the chart's values to the image's digest (sha256:<digest>)"
+        return f"set {key} in the chart's values to a released tag ({repo}:<version>) or a digest"
+    where = f"it is written in {template}: pin it there" if template else "pin it where the chart sets it"
+    return f"{where} ({repo}:<version> or {repo}@sha256:<digest>), or read it from values"
+
+
 @rule("image-pinned", "hygiene", "error", kinds=WORKLOAD_KINDS)
 def image_pinned(obj: Obj, ctx: Context) -> Iterator[Violation]:
     """Every image names an explicit tag other than `latest`, or a digest."""
@@ -66,8 +120,7 @@ def image_pinned(obj: Obj, ctx: Context) -> Iterator[Violation]:
         elif tag is not None and tag in ("", "latest"):
             yield Violation(
                 f'container "{name}" image {image!r} is not pinned (tag {tag or "missing"})', f"{path}.image",
-                "latest" if tag else "untagged", name,
-                remediation="set image.tag to a released version (or pin a digest)",
+                "latest" if tag else "untagged", name, remediation=image_fix(obj, ctx, image),
             )
 
 
@@ -125,6 +178,68 @@ def no_needless_token(obj: Obj, ctx: Context) -> Iterator[Violation]:
     )
 
 
+#: kubesec's rules (v2.14) in plain words: what to change in the pod spec to stop losing or to gain their points.
+KUBESEC_FIX = {
+    "Privileged": "remove securityContext.privileged: true",
+    "CapSysAdmin": "remove SYS_ADMIN from securityContext.capabilities.add",
+    "HostNetwork": "remove hostNetwork: true",
+    "HostPID": "remove hostPID: true",
+    "HostIPC": "remove hostIPC: true",
+    "DockerSock": "remove the hostPath volume of /var/run/docker.sock",
+    "ProcMount": "remove the hostPath volume of /proc",
+    "AllowPrivilegeEscalation": "set securityContext.allowPrivilegeEscalation: false",
+    "HostAliases": "remove hostAliases (let cluster DNS resolve names)",
+    "SeccompUnconfined": "use a seccomp profile other than unconfined",
+    "ApparmorAny": "add an AppArmor annotation",
+    "SeccompAny": "add a seccomp annotation",
+    "ServiceAccountName": "run under a dedicated ServiceAccount",
+    "AutomountServiceAccountToken": "set automountServiceAccountToken: false",
+    "RunAsNonRoot": "set securityContext.runAsNonRoot: true",
+    "RunAsUser": "set securityContext.runAsUser above 10000",
+    "RunAsGroup": "set securityContext.runAsGroup above 10000",
+    "ReadOnlyRootFilesystem": "set securityContext.readOnlyRootFilesystem: true",
+    "CapDropAny": "drop capabilities (securityContext.capabilities.drop)",
+    "CapDropAll": 'set securityContext.capabilities.drop: ["ALL"]',
+    "LimitsCPU": "set resources.limits.cpu",
+    "LimitsMemory": "set resources.limits.memory",
+    "RequestsCPU": "set resources.requests.cpu",
+    "RequestsMemory": "set resources.requests.memory",
+    "VolumeClaimAccessModeReadWriteOnce": "use accessModes: [ReadWriteOnce] in volumeClaimTemplates",
+    "VolumeClaimRequestsStorage": "set resources.requests.storage in volumeClaimTemplates",
+}
+#: How many of kubesec's advice items a finding's fix names; the rest are in findings.json.
+KUBESEC_SHOWN = 3
+
+
+def kubesec_selector(selector: str) -> str:
+    """kubesec's jq-like selector without its spaces between fields, and with a placeholder for the container
+    name its AppArmor rule's selector spells as `nginx` (the rule accepts the annotation of any container)."""
+    compact = re.sub(r"\s+\.", ".", selector).replace("apparmor.security.beta.kubernetes.io/nginx",
+                                                      "apparmor.security.beta.kubernetes.io/<container>")
+    return compact.strip()
+
+
+def kubesec_item(advice: Any) -> str:
+    """One item of kubesec's advice in plain words, with the points it is worth and kubesec's selector."""
+    if not isinstance(advice, dict):  # a plan cached before advice was kept whole: kubesec's own line
+        return str(advice)
+    points, selector = int(advice.get("points") or 0), kubesec_selector(str(advice.get("selector") or ""))
+    what = KUBESEC_FIX.get(str(advice.get("id")), str(advice.get("reason") or ""))
+    worth = f"critical {points}: " if advice.get("critical") and points else f"{points:+d} " if points else ""
+    return f"{worth}{what}" + (f" ({selector})" if selector else "")
+
+
+def kubesec_fix(score: int, advice: list[Any]) -> str:
+    """The few most valuable of kubesec's advice items (critical ones first), and how many more there are."""
+    if not advice:
+        return "see kubesec's report: `kubesec scan` the rendered object"
+    gain = f"reach 8 points (now {score}): " if all(isinstance(a, dict) and a.get("id") != "invalid"
+                                                    for a in advice) else ""
+    more = len(advice) - KUBESEC_SHOWN
+    rest = f"; +{more} more (see findings.json)" if more > 0 else ""
+    return gain + "; ".join(kubesec_item(a) for a in advice[:KUBESEC_SHOWN]) + rest
+
+
 @rule("kubesec-score", "hygiene", "error", kinds=WORKLOAD_KINDS - {"ReplicationController"})
 def kubesec_score(obj: Obj, ctx: Context) -> Iterator[Violation]:
     """The workload scores above 7 with the real kubesec binary (SC-007); its advice says how to gain points."""
@@ -135,8 +250,8 @@ def kubesec_score(obj: Obj, ctx: Context) -> Iterator[Violation]:
         return
     score, advice = scores[key]
     if score <= 7:
-        hint = "; ".join(advice[:4]) or "see kubesec's advice"
-        yield Violation(f"kubesec score {score} is not above 7", "", "score", remediation=hint)
+        yield Violation(f"kubesec score {score} is not above 7", "", "score", remediation=kubesec_fix(score, advice),
+                        extra={"kubesec_advice": list(advice)})
 
 
 #: Env var names that hold secrets, and the suffixes that say the variable holds something else (a path, an ID,
