@@ -54,6 +54,12 @@ def image_tag(image: str) -> str | None:
     return last.split(":", 1)[1] if ":" in last else ""
 
 
+def _template(obj: Obj, ctx: Context) -> str:
+    """The chart template that rendered an object (from the render), or ''."""
+    return str((ctx.extras.get("templates") or {}).get(f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name')}")
+               or "")
+
+
 def _leaves(values: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
     """Every string leaf of a values tree as (key path, value, the mapping that holds it)."""
     if isinstance(values, dict):
@@ -92,7 +98,7 @@ def image_fix(obj: Obj, ctx: Context, image: str) -> str:
     """How to pin an image: the values key that sets it, else the template that writes it (or, when the values
     pin a tag the image does not carry, the template that ignores it)."""
     repo, tag = (image.rsplit(":", 1)[0], image_tag(image)) if image_tag(image) else (image, "")
-    template = (ctx.extras.get("templates") or {}).get(f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name')}")
+    template = _template(obj, ctx)
     found = image_in_values(image, ctx.extras.get("values") or {})
     if found is not None:
         key, now = found
@@ -148,12 +154,43 @@ def _bound_accounts(ctx: Context) -> set[tuple[str, str]]:
     return out
 
 
-def _account_disables_token(ctx: Context, ns: str, name: str) -> bool:
+def _account(ctx: Context, ns: str, name: str) -> Obj | None:
+    """The rendered ServiceAccount of that namespace and name, if the chart renders it."""
     for o in ctx.objects:
         meta = o.get("metadata") or {}
         if o.get("kind") == "ServiceAccount" and meta.get("name") == name and (meta.get("namespace") or "") == ns:
-            return o.get("automountServiceAccountToken") is False
-    return False
+            return o
+    return None
+
+
+def _automount_key(values: Any, path: str = "") -> str:
+    """The values key that turns a token mount on (`serviceAccount.automount: true`), or ''."""
+    for key, value in (values.items() if isinstance(values, dict) else ()):
+        sub = f"{path}.{key}" if path else str(key)
+        if value is True and "automount" in str(key).lower():
+            return sub
+        found = _automount_key(value, sub)
+        if found:
+            return found
+    return ""
+
+
+def token_fix(obj: Obj, ctx: Context, name: str, pod_sets: bool, account: Obj | None) -> str:
+    """Where to turn the token off: the pod when it asks for the token itself or its account is not the chart's,
+    else the values key or the ServiceAccount the chart renders (the pod's setting wins over the account's)."""
+    pod = f"on the pod in {_template(obj, ctx)}" if _template(obj, ctx) else "on the pod"
+    key = _automount_key(ctx.extras.get("values") or {})
+    if pod_sets:
+        return f"the pod sets automountServiceAccountToken: true; set it to false {pod}" + \
+            (f" (or {key}: false in the chart's values, if it sets this)" if key else "")
+    if account is None:
+        return f"set automountServiceAccountToken: false {pod} (it runs as ServiceAccount {name!r}, which the chart " \
+            "does not render)"
+    if key and account.get("automountServiceAccountToken") is True:
+        return f"set {key}: false in the chart's values (ServiceAccount {name!r} mounts its token), or " \
+            f"automountServiceAccountToken: false {pod}"
+    where = f" in {_template(account, ctx)}" if _template(account, ctx) else ""
+    return f"set automountServiceAccountToken: false on ServiceAccount {name!r}{where}, or {pod}"
 
 
 @rule("sa-token-automount", "hygiene", "error", kinds=WORKLOAD_KINDS)
@@ -169,12 +206,14 @@ def no_needless_token(obj: Obj, ctx: Context) -> Iterator[Violation]:
         return
     if any(a == account for _, a in _bound_accounts(ctx)):
         return
-    if spec.get("automountServiceAccountToken") is None and _account_disables_token(ctx, ns, account):
+    rendered = _account(ctx, ns, account)
+    pod_sets = spec.get("automountServiceAccountToken") is not None
+    if not pod_sets and rendered is not None and rendered.get("automountServiceAccountToken") is False:
         return
     yield Violation(
         f"pod mounts a ServiceAccount token ({account!r}) but no rendered role binds that account",
         f"{base}.automountServiceAccountToken", "automount",
-        remediation="set automountServiceAccountToken: false on the pod (or ServiceAccount) in the chart",
+        remediation=token_fix(obj, ctx, account, pod_sets, rendered),
     )
 
 

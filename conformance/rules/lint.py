@@ -101,7 +101,7 @@ def defaults_valid(obj: Obj, ctx: Context) -> Iterator[Violation]:
 
 #: Keys whose value is a free-form map (or a Kubernetes struct passed through): documented at the map, not per key.
 FREE_FORM_KEYS = re.compile(r"(annotations|labels|selector|nodeselector|matchlabels|env|envvars|extraenv|"
-                            r"affinity|podsecuritycontext|securitycontext|resources)$", re.IGNORECASE)
+                            r"affinity|podsecuritycontext|securitycontext|resources|probe)$", re.IGNORECASE)
 #: readme-generator-for-helm (`## @param a.b text`, `## @extra a.b`, `## @skip a.b`) and helm-docs' old style
 #: (`# a.b -- text`): comments anywhere in the file that document a key by its path.
 _PARAM = re.compile(r"^\s*#+\s*@(param|extra|skip)\s+(?P<path>\S+)")
