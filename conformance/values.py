@@ -35,16 +35,20 @@ def load_yaml_mapping(path: Path, what: str = "values file") -> Values:
     return data
 
 
-def merge_values(base: Values, override: Values) -> Values:
-    """Helm's coalesce: maps merge deeply, other values replace, and null deletes the key."""
-    out = copy.deepcopy(base)
+def merge_values(base: Values, override: Values, share: bool = False) -> Values:
+    """Helm's coalesce: maps merge deeply, other values replace, and null deletes the key.
+
+    `share`: no copies; the result holds the subtrees of `base` the override leaves alone and the override's own
+    values (for callers that never mutate it, such as the fuzzer, which validates each merge).
+    """
+    out = dict(base) if share else copy.deepcopy(base)
     for key, value in override.items():
         if value is None:
             out.pop(key, None)
         elif isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge_values(out[key], value)
+            out[key] = merge_values(out[key], value, share)
         else:
-            out[key] = copy.deepcopy(value)
+            out[key] = value if share else copy.deepcopy(value)
     return out
 
 

@@ -3,6 +3,7 @@ file, and passes the compliant chart; plus unit tests of the schema transforms, 
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import shutil
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, seed, settings
+from jsonschema import Draft7Validator
 
 from conformance import REPO_ROOT
 from conformance.chart import load_chart
@@ -23,7 +25,7 @@ from conformance.fuzz.quoting import check_quoting
 from conformance.fuzz.regex import MAX_GROUP, MAX_RUN, parse, pattern_strings, strategy
 from conformance.fuzz.replay import to_yaml
 from conformance.fuzz.runner import leaf_paths, without
-from conformance.fuzz.schema import first_error, generation_schema, inline_refs
+from conformance.fuzz.schema import first_error, generation_schema, inline_refs, share, validator
 from conformance.fuzz.strategies import Example, valid_values
 from conformance.fuzz.target import make_target
 from conformance.options import resolve
@@ -280,3 +282,28 @@ def test_pattern_strings_cap_unbounded_repeats() -> None:
 
     collect()
     assert max(lengths) <= 1 + MAX_RUN
+
+
+def test_shared_defaults_validate_like_plain_jsonschema() -> None:
+    """Merging without copies and validating a shared defaults subtree once per subschema gives the errors a plain
+    validator gives on a deep-copied merge, for every mutation of floe-platform's schema (all invalid) and for
+    generated values (all valid)."""
+    chart = load_chart(REPO_ROOT / "charts" / "floe-platform")
+    schema, defaults = chart.schema or {}, chart.defaults
+    plain = Draft7Validator(schema)
+    share(defaults)
+
+    def errors(check: Any, values: dict[str, Any]) -> list[tuple[str, str]]:
+        return sorted(("/".join(map(str, e.absolute_path)), e.message) for e in check.iter_errors(values))
+
+    for m in mutations(schema, defaults):
+        found = errors(validator(schema), merge_values(defaults, m.override, share=True))
+        assert found and found == errors(plain, merge_values(defaults, m.override)), m.name
+
+    @seed(4)
+    @settings(max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(valid_values(schema, defaults))
+    def valid(example: Example) -> None:
+        assert plain.is_valid(copy.deepcopy(example.merged))
+
+    valid()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import json
+from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 import jsonschema
@@ -107,16 +110,63 @@ def sparse(schema: Any) -> Any:
     return out
 
 
+#: Dicts and lists of chart defaults (by id) that merged examples share and nobody mutates, and the subschemas
+#: each was found valid against: a sparse override leaves most of a large values tree at its defaults, so each
+#: example's validation descends only into what the override changed.
+_SHARED: dict[int, Any] = {}
+_VALID: dict[tuple[int, int], tuple[Any, Any]] = {}
+
+
+def share(defaults: Any) -> None:
+    """Register the dicts and lists of a chart's defaults as shared subtrees (never to be mutated)."""
+    stack = [defaults]
+    while stack:
+        node = stack.pop()
+        if _SHARED.get(id(node)) is not node:
+            _SHARED[id(node)] = node
+            stack += [v for v in (node.values() if isinstance(node, dict) else node) if isinstance(v, dict | list)]
+
+
+def _properties(check: Any, properties: dict[str, Any], instance: Any,
+                schema: Schema) -> Iterator[jsonschema.ValidationError]:
+    """jsonschema's `properties`, skipping a shared defaults subtree already found valid against the subschema."""
+    if not check.is_type(instance, "object"):
+        return
+    for prop, sub in properties.items():
+        if prop not in instance:
+            continue
+        child = instance[prop]
+        if _SHARED.get(id(child)) is child:
+            key = (id(sub), id(child))
+            hit = _VALID.get(key)
+            if hit is not None and hit[0] is sub:
+                continue
+            if next(check.descend(child, sub, path=prop, schema_path=prop), None) is None:
+                _VALID[key] = (sub, child)
+                continue
+        yield from check.descend(child, sub, path=prop, schema_path=prop)
+
+
+@lru_cache(maxsize=8)
+def _sharing(cls: type[Validator]) -> type[Validator]:
+    extend: Any = jsonschema.validators.extend  # untyped in types-jsonschema
+    extended: type[Validator] = extend(cls, {"properties": _properties})
+    return extended
+
+
 _VALIDATORS: dict[int, tuple[Schema, Validator]] = {}
 
 
 def validator(schema: Schema) -> Validator:
-    """A validator of the schema's own draft (draft-07 when it names none), built once per schema object."""
+    """A validator of the schema's own draft (draft-07 when it names none), built once per schema object; it
+    validates a shared defaults subtree once per subschema (not with `$dynamicRef`/`$recursiveRef`, whose
+    target depends on the path taken)."""
     hit = _VALIDATORS.get(id(schema))
     if hit is not None and hit[0] is schema:
         return hit[1]
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
-    made: Validator = cls(schema)
+    dynamic = any(k in json.dumps(schema) for k in ('"$dynamicRef"', '"$recursiveRef"'))
+    made: Validator = (cls if dynamic else _sharing(cls))(schema)
     _VALIDATORS[id(schema)] = (schema, made)
     return made
 

@@ -11,7 +11,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from conformance.fuzz.generate import compile_schema
-from conformance.fuzz.schema import Schema, first_error, generation_schema
+from conformance.fuzz.schema import Schema, first_error, generation_schema, share
 from conformance.values import Values, diff_values, merge_values
 
 
@@ -45,7 +45,8 @@ def overrides(schema: Schema) -> st.SearchStrategy[Values]:
 
 def merged_valid(schema: Schema, defaults: Values, override: Values) -> Example | None:
     """The example, or None when the override merged over the defaults breaks the full schema."""
-    merged = merge_values(defaults, override)
+    share(defaults)
+    merged = merge_values(defaults, override, share=True)
     if first_error(schema, merged):
         return None
     return Example(override, merged, diff_values(defaults, merged))
