@@ -49,6 +49,35 @@ def _definitions(version: str) -> Resource[Any]:
     return Resource.from_contents(json.loads(path.read_text()))
 
 
+_REF: Any = jsonschema.Draft202012Validator.VALIDATORS["$ref"]
+#: Subschemas holding a `$ref` (by id) and the instances (by repr: equal reprs are equal values of equal types)
+#: found valid against them. Most of a rendered object repeats across renders (a fuzzed value changes a container's
+#: resources, not its probes or its pod's metadata), so a changed object is validated only where it changed.
+_VALID: dict[tuple[int, str], Any] = {}
+_VALID_MAX = 20_000
+
+
+def _ref(validator: Any, ref: str, instance: Any, schema: Obj) -> Iterator[jsonschema.ValidationError]:
+    """jsonschema's `$ref`, skipping an object or list already found valid against this `$ref` (same errors)."""
+    if not isinstance(instance, dict | list):
+        yield from _REF(validator, ref, instance, schema)
+        return
+    key = (id(schema), repr(instance))
+    if _VALID.get(key) is schema:
+        return
+    errors = list(_REF(validator, ref, instance, schema))
+    if errors:
+        yield from errors
+        return
+    if len(_VALID) >= _VALID_MAX:
+        _VALID.clear()
+    _VALID[key] = schema
+
+
+_EXTEND: Any = jsonschema.validators.extend  # untyped in types-jsonschema
+_Validator: Any = _EXTEND(jsonschema.Draft202012Validator, {"$ref": _ref})
+
+
 @lru_cache(maxsize=256)
 def validator_for(version: str, kind: str, api_version: str) -> jsonschema.protocols.Validator | None:
     """A cached strict validator for one kind and apiVersion, or None when there is no schema."""
@@ -59,10 +88,14 @@ def validator_for(version: str, kind: str, api_version: str) -> jsonschema.proto
     if not path.is_file():
         return None
     schema = json.loads(path.read_text())
-    registry: Registry[Any] = Resource.from_contents(schema) @ (_definitions(version) @ Registry())
-    cls: Any = jsonschema.validators.Draft202012Validator
-    validator: jsonschema.protocols.Validator = cls(schema, registry=registry)
+    validator: jsonschema.protocols.Validator = _Validator(schema, registry=registry(version, schema))
     return validator
+
+
+def registry(version: str, schema: Obj) -> Registry[Any]:
+    """The references of a kind's schema: itself and the version's `_definitions.json`."""
+    found: Registry[Any] = Resource.from_contents(schema) @ (_definitions(version) @ Registry())
+    return found
 
 
 def _path(err: jsonschema.ValidationError) -> str:
