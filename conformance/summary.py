@@ -3,6 +3,7 @@ are). Works on findings.json entries and JUnit files, so the CLI and any merged 
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from dataclasses import dataclass
@@ -70,8 +71,17 @@ def tier_counts(reports: Path) -> dict[str, TierCounts]:
     return out
 
 
+def field_of(f: dict[str, Any]) -> str:
+    """The finding's field path when its message does not name the field (a schema error quotes only the bad
+    value: `2 is not of type 'string'`), so the line says where to look; '' otherwise."""
+    path = str(f.get("path") or "")
+    last = re.sub(r"\[\d+\]$", "", re.split(r"[.:]", path)[-1])
+    return f" at {path}" if last and last not in str(f.get("message", "")) else ""
+
+
 def _line(f: dict[str, Any]) -> str:
-    obj = f"{f.get('kind')}/{f.get('name')}" + (f" container {f['container']}" if f.get("container") else "")
+    obj = f"{f.get('kind')}/{f.get('name')}" + (f" container {f['container']}" if f.get("container") else "") + \
+        field_of(f)
     scenarios = f.get("scenarios") or [f.get("scenario", "")]
     where = scenarios[0] + (f" +{len(scenarios) - 1} more" if len(scenarios) > 1 else "")
     fix = f"\n        fix: {f['remediation']}" if f.get("remediation") else ""

@@ -367,6 +367,20 @@ def test_dedupe_lists_scenarios_of_one_root_cause() -> None:
                                                           ("api", ["defaults"])]
 
 
+def test_console_line_names_the_field_a_message_does_not(tmp_path: Path) -> None:
+    """A schema error quoting only the bad value gets its field path; a message naming its field does not."""
+    text = console([_f("defaults", rule="k8s-schema", check="type", kind="ConfigMap", container="",
+                       path="data.replicas", message="Kubernetes 1.35 schema: 2 is not of type 'string', 'null'"),
+                    _f("defaults", path="spec.ports[0]", message="Additional properties are not allowed"),
+                    _f("defaults", rule="chart-metadata", name="c", path="Chart.yaml:version", message="version 1.2"),
+                    _f("defaults", name="api", path="spec.template.spec.containers[0].livenessProbe",
+                       message='container "web" has no livenessProbe')], tmp_path)
+    assert "ConfigMap/web at data.replicas [defaults]: Kubernetes 1.35 schema: 2 is not" in text, text
+    assert "container web at spec.ports[0] [defaults]" in text, text
+    assert "Deployment/api container web [defaults]: container" in text, text
+    assert "Deployment/c container web [defaults]: version 1.2" in text, text
+
+
 def test_console_summary_per_family_with_fix_and_reports(tmp_path: Path) -> None:
     """Per rule family: counts and the first few findings with their fix; then where the reports are."""
     findings = [_f(s, name=n) for n in ("a", "b", "c", "d") for s in ("defaults", "values-prod")]

@@ -275,13 +275,29 @@ def yaml_lint(obj: Obj, ctx: Context) -> Iterator[Violation]:
                             "chart-testing's lintconf.yaml)")
 
 
+#: Where a `helm lint` line points: a template and line inside its message, else the file it is about.
+_LINT_TEMPLATE = re.compile(r"[\w.-]+/((?:charts/[\w.-]+/)*templates/[\w./-]+?\.\w+):(\d+)")
+_LINT_FILE = re.compile(r"^\[(?:ERROR|WARNING)\]\s+([\w./-]+):")
+
+
+def lint_location(line: str) -> str:
+    """The chart file (and line) a `helm lint` line is about: `templates/configmap.yaml:7`, `Chart.yaml`."""
+    template = _LINT_TEMPLATE.search(line)
+    if template:
+        return f"{template.group(1)}:{template.group(2)}"
+    named = _LINT_FILE.match(line)
+    return named.group(1) if named and named.group(1) != "templates/" else "the chart"
+
+
 @rule("helm-lint", "lint", "error", kinds=CHART)
 def helm_lint(obj: Obj, ctx: Context) -> Iterator[Violation]:
     """`helm lint --strict` passes with no errors or warnings on every Helm major (output from the real helm)."""
     for binary, (code, output) in sorted((ctx.extras.get("helm_lint") or {}).items()):
         lines = [ln.strip() for ln in str(output).splitlines() if re.match(r"^\s*\[(ERROR|WARNING)\]", ln)]
         for ln in lines:
-            yield Violation(f"{binary} lint: {ln}", "", binary, remediation="fix what helm lint names")
+            yield Violation(f"{binary} lint: {ln}", "", binary,
+                            remediation=f"fix {lint_location(ln)} as the line says (reproduce: {binary} lint --strict "
+                            "CHART, with the scenario's --values files)")
         if code != 0 and not lines:
             tail = " ".join(str(output).split())[-300:]
             yield Violation(f"{binary} lint failed (exit {code}): {tail}", "", binary,
