@@ -27,7 +27,7 @@ def requests_and_limits(obj: Obj, ctx: Context) -> Iterator[Violation]:
                     yield Violation(
                         f'container "{name}" has no {section}.{resource}', f"{path}.resources.{section}",
                         f"{section}.{resource}", name,
-                        remediation=f"set resources.{section}.{resource} for {name!r} in the chart's values",
+                        remediation=resources_fix(obj, ctx, c, f"{section}.{resource}"),
                     )
 
 
@@ -60,18 +60,47 @@ def _template(obj: Obj, ctx: Context) -> str:
                or "")
 
 
-def _leaves(values: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
-    """Every string leaf of a values tree as (key path, value, the mapping that holds it)."""
+def _keys(values: Any, path: str = "") -> Iterator[tuple[str, Any, Any]]:
+    """Every key of a values tree, depth first, as (key path, value, the mapping that holds it)."""
     if isinstance(values, dict):
         for k, v in values.items():
             sub = f"{path}.{k}" if path else str(k)
-            if isinstance(v, str):
-                yield sub, v, values
-            else:
-                yield from _leaves(v, sub)
+            yield sub, v, values
+            yield from _keys(v, sub)
     elif isinstance(values, list):
         for i, v in enumerate(values):
-            yield from _leaves(v, f"{path}[{i}]")
+            yield from _keys(v, f"{path}[{i}]")
+
+
+def _leaves(values: Any) -> Iterator[tuple[str, str, Any]]:
+    """Every string leaf of a values tree as (key path, value, the mapping that holds it)."""
+    return ((p, v, h) for p, v, h in _keys(values) if isinstance(v, str))
+
+
+def resources_fix(obj: Obj, ctx: Context, container: Obj, setting: str) -> str:
+    """Where to set a container's missing request or limit: the values key its resources come from (the one
+    equal to them), else the template, naming the chart's resources key when it has an empty one the template
+    may read."""
+    name, rendered = str(container.get("name", "")), container.get("resources") or {}
+    template = _template(obj, ctx) or "the template"
+    keys = [(p, v) for p, v, _ in _keys(ctx.extras.get("values") or {})
+            if p.rsplit(".", 1)[-1].lower().endswith("resources") and isinstance(v, dict | None)]
+    same = [p for p, v in keys if rendered and v == rendered]
+    if same:
+        return f"set {same[0]}.{setting} in the chart's values (container {name!r} gets its resources from it)"
+    section, resource = setting.split(".")
+    dropped = [(p, v[section][resource]) for p, v in keys if rendered and isinstance(v, dict)
+               and isinstance(v.get(section), dict) and v[section].get(resource)
+               and all(v.get(k) == rendered[k] for k in rendered)]
+    if dropped:
+        key, value = dropped[0]
+        return f"{template} drops {key}.{setting} ({value!r}) for container {name!r}: give it all of {key} " \
+            f"(toYaml .Values.{key})"
+    empty = [p for p, v in keys if not v]
+    if not rendered and len(empty) == 1:
+        return f"set {empty[0]}.{setting} in the chart's values (if {template} reads it for container {name!r}; " \
+            "else set it in the template)"
+    return f"add resources.{setting} to container {name!r} in {template} (or give it resources from values)"
 
 
 #: Keys whose name says they hold an image or its repository (`image`, `sidecarImage`, `repository`).
