@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -69,6 +70,16 @@ def percent_included(density: str, optional: int) -> int:
     return min(90, math.ceil(100 * KEYS_PER_OBJECT[density] / max(1, optional)))
 
 
+@dataclass(frozen=True)
+class Const:
+    """A key's value in every example of a flag mode (a boolean flag switched on, or off)."""
+
+    value: Any
+
+
+Forced = SearchStrategy[Any] | Const
+
+
 class Fields(SearchStrategy[dict[str, Any]]):
     """An object's keys: the required ones, then each optional one forced (a flag in an `on`/`off` example) or set
     by a biased coin, then extra map entries. A coin is the engine's own biased boolean (it shrinks to unset;
@@ -80,7 +91,7 @@ class Fields(SearchStrategy[dict[str, Any]]):
     """
 
     def __init__(self, parts: dict[str, SearchStrategy[Any]], required: list[str],
-                 forced: dict[tuple[str, str], SearchStrategy[Any]], mode: str | None = None,
+                 forced: dict[tuple[str, str], Forced], mode: str | None = None,
                  extras: SearchStrategy[dict[str, Any]] | None = None) -> None:
         super().__init__()
         self.parts, self.required, self.forced, self.mode, self.extras = parts, required, forced, mode, extras
@@ -99,7 +110,7 @@ class Fields(SearchStrategy[dict[str, Any]]):
         for k in self.optional:
             flag = self.forced.get((k, mode))
             if flag is not None:
-                out[k] = data.draw(flag)
+                out[k] = flag.value if isinstance(flag, Const) else data.draw(flag)
             elif data.draw_boolean(chance):
                 out[k] = data.draw(self.parts[k])
         if self.extras is not None:
@@ -194,10 +205,10 @@ def _checked(schema: Schema, strategy: st.SearchStrategy[Any]) -> st.SearchStrat
     return strategy.filter(validator(rule).is_valid) if rule else strategy
 
 
-def _flag(schema: Schema, mode: str) -> st.SearchStrategy[Any]:
+def _flag(schema: Schema, mode: str) -> Forced:
     """A flag in an `on` or `off` example: a boolean forced, an enum drawn, an object as its flag skeleton."""
     if schema.get("type") == "boolean":
-        return st.just(mode == "on")
+        return Const(mode == "on")
     if _plain_object(schema):
         return _skeleton(json.dumps(schema, sort_keys=True), mode)
     return compile_schema(schema)

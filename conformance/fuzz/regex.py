@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from hypothesis import strategies as st
+from hypothesis.internal.conjecture.data import ConjectureData
+from hypothesis.strategies import SearchStrategy
 
 #: Unbounded repeats are capped for generation (any drawn string still matches the pattern): a run of one
 #: character class at this many characters beyond its minimum (one choice whatever its length, so long names
@@ -164,14 +166,33 @@ def parse(pattern: str) -> Node:
     return node
 
 
-def _join(parts: tuple[str, ...] | list[str]) -> str:
+def _join(parts: list[str]) -> str:
     return "".join(parts)
 
 
-def strategy(node: Node) -> st.SearchStrategy[str]:
+class Concat(SearchStrategy[str]):
+    """A sequence: literal text as is, the other parts drawn (one strategy draw for the whole sequence)."""
+
+    def __init__(self, parts: list[str | SearchStrategy[str]]) -> None:
+        super().__init__()
+        self.parts = parts
+
+    def do_draw(self, data: ConjectureData) -> str:
+        """Draw the string."""
+        return "".join(p if isinstance(p, str) else data.draw(p) for p in self.parts)
+
+
+def _piece(node: Node) -> str | SearchStrategy[str]:
+    """A node as literal text when it matches exactly one string, else its strategy."""
+    if node.parts is None and len(node.chars) == 1:
+        return node.chars
+    return strategy(node)
+
+
+def strategy(node: Node) -> SearchStrategy[str]:
     """The strategy of strings a parsed node matches."""
     if node.parts is None:
-        return st.text(node.chars, min_size=1, max_size=1) if len(node.chars) > 1 else st.just(node.chars)
+        return st.text(node.chars, min_size=1, max_size=1)
     if node.alt:
         return st.one_of([strategy(p) for p in node.parts])
     if (node.low, node.high) != (1, 1):
@@ -181,9 +202,15 @@ def strategy(node: Node) -> st.SearchStrategy[str]:
             return st.text(part.chars, min_size=node.low, max_size=high)
         high = node.low + MAX_GROUP if node.high is None else min(node.high, node.low + MAX_GROUP)
         return st.lists(strategy(part), min_size=node.low, max_size=high).map(_join)
-    if len(node.parts) == 1:
-        return strategy(node.parts[0])
-    return st.tuples(*(strategy(p) for p in node.parts)).map(_join)
+    pieces: list[str | SearchStrategy[str]] = []
+    for piece in map(_piece, node.parts):
+        if isinstance(piece, str) and pieces and isinstance(pieces[-1], str):
+            pieces[-1] += piece
+        else:
+            pieces.append(piece)
+    if len(pieces) == 1 and not isinstance(pieces[0], str):
+        return pieces[0]
+    return Concat(pieces)
 
 
 @lru_cache(maxsize=1024)
