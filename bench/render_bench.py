@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import shutil
 import statistics
@@ -102,13 +103,24 @@ def rates(chart: Path, values: list[Example], warmup: int, block: int = 10) -> t
     return len(values) / spent[0], len(values) / spent[1]
 
 
-def full_examples(chart: Path, count: int, reports: Path) -> float:
-    """Seconds for `count` full fuzz examples: generate, render (validated by jsonschema), check every rule."""
+def full_examples(chart: Path, count: int, reports: Path, workers: int = 1, seed_: int = CI_SEED) -> float:
+    """Seconds for `count` full fuzz examples: generate, render (validated by jsonschema), check every rule.
+
+    `workers` > 1 splits them over that many processes (as fuzz properties over xdist workers), each its own
+    search (seed CI_SEED + i) and render engine, timed from before the processes start until the last ends.
+    """
+    if workers > 1:
+        shares = [(chart, count // workers + (i < count % workers), reports / f"w{i}", 1, CI_SEED + i)
+                  for i in range(workers)]
+        start = time.perf_counter()
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            pool.starmap(full_examples, shares)
+        return time.perf_counter() - start
     settings_ = resolve({"chart": str(chart), "reports": str(reports)})
     target = make_target(chart_for(chart.resolve(), ()), settings_)
     start = time.perf_counter()
 
-    @seed(CI_SEED)
+    @seed(seed_)
     @settings(max_examples=count, database=None, deadline=None, suppress_health_check=list(HealthCheck))
     @given(valid_values(target.schema, target.defaults))
     def run(example: Example) -> None:
@@ -169,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--examples", type=int, default=200, help="fuzzed values rendered by each backend")
     parser.add_argument("--warmup", type=int, default=5, help="untimed renders per backend first")
     parser.add_argument("--full", type=int, default=1000, help="full fuzz examples to time (0 skips)")
+    parser.add_argument("--full-workers", type=int, default=1, help="processes the full fuzz examples are split over")
     parser.add_argument("--runs", type=int, default=3, help="alternating render tier / peer stack runs (0 skips)")
     parser.add_argument("--workers", default="0", help="xdist workers of the render tier run (0: none, faster here)")
     parser.add_argument("--reports", type=Path, default=Path("reports/bench"))
@@ -185,8 +198,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"run {i + 1}: render tier {tiers[-1]:.1f}s, peer stack {peers[-1]:.1f}s")
         tier, peer = statistics.median(tiers), statistics.median(peers)
     if args.full:
-        seconds = full_examples(chart, args.full, args.reports)
-        print(f"{args.full} full fuzz examples (generate + render + every rule but kubesec): {seconds:.1f}s")
+        seconds = full_examples(chart, args.full, args.reports, args.full_workers)
+        print(f"{args.full} full fuzz examples (generate + render + every rule but kubesec), "
+              f"{max(1, args.full_workers)} process(es): {seconds:.1f}s")
     start = time.perf_counter()
     values = examples(chart, args.examples)
     print(f"generated {len(values)} schema-valid values in {time.perf_counter() - start:.1f}s")
