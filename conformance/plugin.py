@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -237,9 +238,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     _CONFIG["config"] = session.config
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Keep the cyclic garbage collector off what lives for the whole run (the plan, the cases, the rules'
+    schemas): every full collection would walk all of it again while the tests allocate (`gc.freeze`; objects
+    are still freed by reference counting). ~1 s of CPU on floe-platform's render tier."""
+    gc.freeze()
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Write the reports whatever the outcome."""
+    """Write the reports whatever the outcome (the results gathered so far frozen first, as above)."""
     if COLLECTOR in session.config.stash:
+        gc.freeze()
         session.config.stash[COLLECTOR].write()
 
 
