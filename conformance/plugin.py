@@ -159,11 +159,14 @@ class Collector:
         self.cases: dict[str, list[CaseResult]] = defaultdict(list)
         #: tests that checked several cases, and how many cases they checked
         self.grouped = [0, 0]
+        #: per tier, the time its tests took (every phase), which its cases' own times need not add up to
+        self.seconds: dict[str, float] = defaultdict(float)
 
     def add(self, report: pytest.TestReport) -> None:
         """Record one test phase report."""
         tier = next((str(v) for k, v in report.user_properties if k == "tier"), None)
         tier = tier or tier_of(Path(report.fspath)) or "other"
+        self.seconds[tier] += report.duration
         if report.when == "call" or report.outcome in ("failed", "skipped"):
             if report.when != "call" and report.outcome == "passed":
                 return
@@ -194,7 +197,7 @@ class Collector:
         run = {"kube_version": self.settings.kube_version, "provider": self.settings.provider,
                "helm_version": helm_version()}
         for tier, cases in self.cases.items():
-            write_junit(reports / f"junit-{tier}.xml", tier, chart, cases, run)
+            write_junit(reports / f"junit-{tier}.xml", tier, chart, cases, run, self.seconds.get(tier))
         write_findings(reports / "findings.json", chart, sorted(self.cases), self.findings)
         if self.timings or (reports / "timings.json").exists():
             write_timings(reports / "timings.json", self.timings)
