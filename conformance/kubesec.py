@@ -25,7 +25,7 @@ from conformance.cache import read_json, write_json
 from conformance.errors import EnvError
 from conformance.rules.k8s_schema import schema_version_for
 from conformance.timeouts import TIMEOUTS
-from conformance.tools import run, tool_path
+from conformance.tools import tool_path
 
 #: kubeconform's file names (kind + group suffix) for the workload kinds kubesec scores.
 SCHEMA_FILES = ("pod-v1", "deployment-apps-v1", "statefulset-apps-v1", "daemonset-apps-v1",
@@ -137,11 +137,44 @@ def parse_reports(stdout: str, stderr: str, returncode: int, count: int) -> list
     return results
 
 
+class ScanRun:
+    """One `kubesecscan` process: each document written to it is scored as it arrives; `reports` ends the input
+    and reads the JSON report of every document, in order (what `kubesec scan` prints for each)."""
+
+    def __init__(self, kube_version: str, cache: Path) -> None:
+        args = [tool_path("kubesecscan"), "--schema-location", schema_location(kube_version, cache)]
+        try:
+            self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, text=True)
+        except OSError as exc:
+            raise EnvError(f"{args[0]}: cannot run ({exc.strerror}); fix the tool path") from exc
+        self.count = 0
+
+    def send(self, doc: dict[str, Any]) -> None:
+        """Write one document (scored by the process while the caller goes on)."""
+        assert self.proc.stdin is not None
+        self.count += 1
+        with contextlib.suppress(BrokenPipeError):  # it ended early: `reports` says what it printed
+            self.proc.stdin.write(json.dumps(doc, default=str) + "\n")
+
+    def reports(self) -> list[dict[str, Any]]:
+        """Every document's report, in the order sent; EnvError when the run fails or times out."""
+        try:
+            out, err = self.proc.communicate(timeout=TIMEOUTS.kubesec)
+        except subprocess.TimeoutExpired as exc:
+            self.proc.kill()
+            self.proc.communicate()
+            raise EnvError(f"kubesecscan: timed out after {TIMEOUTS.kubesec:g}s") from exc
+        return parse_reports(out, err, self.proc.returncode, self.count)
+
+
 def scan_reports(docs: list[dict[str, Any]], kube_version: str, cache: Path) -> list[dict[str, Any]]:
-    """`kubesec scan`'s JSON report of each document, in order, from one `kubesecscan` run."""
-    proc = run(["kubesecscan", "--schema-location", schema_location(kube_version, cache)],
-               timeout=TIMEOUTS.kubesec, input_text="".join(json.dumps(d, default=str) + "\n" for d in docs))
-    return parse_reports(proc.stdout, proc.stderr, proc.returncode, len(docs))
+    """`kubesec scan`'s JSON report of each document, in order, from one `kubesecscan` run (the run `Scoring`
+    streams to)."""
+    scan_run = ScanRun(kube_version, cache)
+    for doc in docs:
+        scan_run.send(doc)
+    return scan_run.reports()
 
 
 def score_of(result: dict[str, Any]) -> Score:
@@ -159,8 +192,9 @@ def scan(docs: list[dict[str, Any]], kube_version: str, cache: Path) -> list[Sco
 
 
 class Scoring:
-    """One `kubesecscan` run fed while renders come in: it starts, compiles its schemas and scores documents as
-    they arrive, while the caller is still rendering; `scores` ends the input and reads every score.
+    """The kubesec scores of objects that come in while renders are still being made: every new workload goes to
+    one `ScanRun` at once, so kubesecscan starts, compiles its schemas and scores while the caller renders;
+    `finish` reads the scores.
 
     Identical objects (the same workload in several scenarios) are scored once; scores are kept per object in
     `cache/kubesec/` (written atomically) and read from there instead of scored again.
@@ -170,56 +204,48 @@ class Scoring:
         self.kube_version = kube_version
         self.cache = cache
         self.known: dict[str, Score] = {}
-        #: documents written to the run, in order, by key
-        self.sent: list[str] = []
-        self.proc: subprocess.Popen[str] | None = None
+        #: keys of the documents sent to the run, in the order sent
+        self.sent: dict[str, None] = {}
+        self.run: ScanRun | None = None
 
-    def add(self, objects: list[dict[str, Any]]) -> None:
-        """Send every scored object not yet known or sent to the run (started on the first one)."""
+    def add(self, objects: list[dict[str, Any]]) -> list[str | None]:
+        """Each object's key (None for kinds kubesec does not score); the scored ones not yet known or sent go
+        to the run (started on the first one)."""
+        keys: list[str | None] = []
         for obj in objects:
             doc = scored_doc(obj)
-            if doc is None:
-                continue
-            key = _digest(doc, self.kube_version)
-            if key in self.known or key in self.sent:
+            key = _digest(doc, self.kube_version) if doc is not None else None
+            keys.append(key)
+            if doc is None or key is None or key in self.known or key in self.sent:
                 continue
             hit = read_json(self.cache / "kubesec" / f"{key}.json")
             if hit is not None and all(isinstance(a, dict) for a in hit[1]):  # not advice cached as lines
                 self.known[key] = (int(hit[0]), list(hit[1]))
                 continue
-            if self.proc is None:
-                self.proc = subprocess.Popen(
-                    [tool_path("kubesecscan"), "--schema-location", schema_location(self.kube_version, self.cache)],
-                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            assert self.proc.stdin is not None
-            self.sent.append(key)
-            with contextlib.suppress(BrokenPipeError):  # it ended early: `scores` reports what it printed
-                self.proc.stdin.write(json.dumps(doc, default=str) + "\n")
+            if self.run is None:
+                self.run = ScanRun(self.kube_version, self.cache)
+            self.sent[key] = None
+            self.run.send(doc)
+        return keys
 
-    def scores(self, objects: list[dict[str, Any]]) -> list[Score | None]:
-        """The score of each object (None for kinds kubesec does not score), in order; ends the run."""
-        self.add(objects)
-        if self.proc is not None:
-            proc, self.proc = self.proc, None
-            try:
-                out, err = proc.communicate(timeout=TIMEOUTS.kubesec)
-            except subprocess.TimeoutExpired as exc:
-                proc.kill()
-                proc.communicate()
-                raise EnvError(f"kubesecscan: timed out after {TIMEOUTS.kubesec:g}s") from exc
-            for key, report in zip(self.sent, parse_reports(out, err, proc.returncode, len(self.sent)),
-                                   strict=True):
+    def finish(self) -> dict[str, Score]:
+        """Every key's score (the run ended and its scores cached)."""
+        if self.run is not None:
+            scan_run, self.run = self.run, None
+            for key, report in zip(self.sent, scan_run.reports(), strict=True):
                 self.known[key] = score_of(report)
                 write_json(self.cache / "kubesec" / f"{key}.json", self.known[key])
-            self.sent = []
-        return [self.known[_digest(d, self.kube_version)] if d is not None else None
-                for d in map(scored_doc, objects)]
+            self.sent = {}
+        return self.known
 
 
 def score_objects(objects: list[dict[str, Any]], kube_version: str, cache: Path) -> list[Score | None]:
     """The kubesec score of each object (None for kinds kubesec does not score), in order, from one
     `kubesecscan` run over the objects not scored before (see Scoring)."""
-    return Scoring(kube_version, cache).scores(objects)
+    scoring = Scoring(kube_version, cache)
+    keys = scoring.add(objects)
+    known = scoring.finish()
+    return [known[k] if k else None for k in keys]
 
 
 def ref(obj: dict[str, Any]) -> str:

@@ -106,8 +106,8 @@ def plan_key(chart: Chart, settings: Settings, tiers: tuple[str, ...]) -> str:
 
 def build(chart: Chart, settings: Settings, tiers: tuple[str, ...]) -> Plan:
     """Run every tool once per scenario: `helm lint` processes on a few threads; in this thread, every scenario
-    through the chart's engine (each scenario's workloads fed to one kubesecscan run, which scores them in its
-    own process meanwhile), then through the varied copy's engine, then kubesec's scores. Renders stay on one
+    through the chart's engine and the varied copy's, both pipelined (each scenario's workloads fed to one
+    kubesecscan run, which scores them in its own process meanwhile), then kubesec's scores. Renders stay on one
     thread: engine answers read on a second Python thread wait for the interpreter lock behind the parsing."""
     kube = settings.kube_version_full
     empty = [RenderResult() for _ in chart.scenarios]
@@ -141,17 +141,15 @@ def _render_and_score(chart: Chart, settings: Settings) \
     # Both engines render ahead (pipelined) while this thread parses: two Go processes, one Python thread.
     pairs = zip(chart.scenarios, inprocess.render_scenarios(chart.path, files, kube),
                 inprocess.render_scenarios(varied.path, files, kube, kinds=frozenset(IMMUTABLE)), strict=True)
-    renders, variants = [], []
+    renders, variants, keys = [], [], []
     for sc, result, variant in pairs:
         # a failed render is rendered again by `helm template`, so the finding quotes the reference CLI's error
         renders.append(result if result.ok else render(chart, sc, kube))
-        variants.append(variant if variant.ok else render(varied, sc, kube))
-        scoring.add([m.obj for m in renders[-1].manifests])
-    objects = [(i, m.obj) for i, r in enumerate(renders) for m in r.manifests]
-    scores: list[dict[str, Score]] = [{} for _ in renders]
-    for (i, obj), score in zip(objects, scoring.scores([o for _, o in objects]), strict=True):
-        if score is not None:
-            scores[i][kubesec.ref(obj)] = score
+        variants.append(variant)  # its error is never shown: the rule only reads a variant that rendered
+        keys.append(scoring.add([m.obj for m in renders[-1].manifests]))
+    known = scoring.finish()
+    scores = [{kubesec.ref(m.obj): known[k] for m, k in zip(r.manifests, ks, strict=True) if k}
+              for r, ks in zip(renders, keys, strict=True)]
     return renders, variants, scores
 
 

@@ -158,7 +158,7 @@ class Collector:
         self.simulated: dict[str, str] = {}
         self.cases: dict[str, list[CaseResult]] = defaultdict(list)
         #: tests that checked several cases, and how many cases they checked
-        self.grouped = [0, 0]
+        self.grouped_tests = self.grouped_cases = 0
         #: per tier, the time its tests took (every phase), which its cases' own times need not add up to
         self.seconds: dict[str, float] = defaultdict(float)
 
@@ -174,8 +174,8 @@ class Collector:
             self.findings += [Finding.from_json(str(v)) for k, v in report.user_properties if k == FINDING]
             subcases = [SubCase(**json.loads(str(v))) for k, v in report.user_properties if k == SUBCASE]
             if subcases and report.when == "call":
-                self.grouped[0] += 1
-                self.grouped[1] += len(subcases)
+                self.grouped_tests += 1
+                self.grouped_cases += len(subcases)
                 self.cases[tier] += [CaseResult(c.nodeid(report.nodeid), tier, c.outcome, c.duration, c.message,
                                                 c.text, [*props, *c.properties.items()]) for c in subcases]
                 if not report.failed or any(c.outcome != "passed" for c in subcases):
@@ -211,9 +211,9 @@ class Collector:
     def summary_lines(self) -> list[str]:
         """What the provider only simulated (grouped by reason) and every timing, for the terminal summary."""
         out = []
-        if self.grouped[0]:
-            out.append(f"{self.grouped[0]} tests checked {self.grouped[1]} cases (one test per rule and scenario; "
-                       "each rule x object x scenario is its own JUnit case)")
+        if self.grouped_tests:
+            out.append(f"{self.grouped_tests} tests checked {self.grouped_cases} cases (one test per rule and "
+                       "scenario; each rule x object x scenario is its own JUnit case)")
         by_reason: dict[str, list[str]] = defaultdict(list)
         for nodeid, why in self.simulated.items():
             by_reason[why].append(nodeid.rpartition("::")[2])

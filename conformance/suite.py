@@ -53,11 +53,16 @@ def failure_text(findings: list[Finding]) -> str:
     return "\n".join(f.line() for f in findings if f.blocking)
 
 
+def case_properties(case: Case, settings: Settings) -> dict[str, str]:
+    """The JUnit properties of a case: its rule and family, chart, scenario, object and template."""
+    return {"rule": case.rule.id, "family": case.rule.family, "chart": str(settings.chart),
+            "scenario": case.scenario, "object": case.obj.ref, "template": case.obj.template}
+
+
 def check_case(request: pytest.FixtureRequest, case: Case, settings: Settings) -> None:
     """Evaluate a case, record its findings and properties, and fail on unwaived errors."""
     findings = case.evaluate()
-    record_findings(request, findings, rule=case.rule.id, family=case.rule.family, chart=str(settings.chart),
-                    scenario=case.scenario, object=case.obj.ref, template=case.obj.template)
+    record_findings(request, findings, **case_properties(case, settings))
     blocking = failure_text(findings)
     assert not blocking, blocking
 
@@ -77,10 +82,9 @@ def check_group(request: pytest.FixtureRequest, group: CaseGroup, settings: Sett
         else:
             blocking = failure_text(findings)
         failures += [blocking] if blocking else []
-        props = {"rule": case.rule.id, "family": case.rule.family, "chart": str(settings.chart),
-                 "scenario": case.scenario, "object": case.obj.ref, "template": case.obj.template}
         record_subcase(request, SubCase(case.id, outcome if blocking else "passed", time.perf_counter() - start,
-                                        blocking.partition("\n")[0], blocking, props), findings)
+                                        blocking.partition("\n")[0], blocking, case_properties(case, settings)),
+                       findings)
     text = "\n".join(failures)
     assert not text, text
 

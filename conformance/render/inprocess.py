@@ -31,6 +31,11 @@ def comparable_error(text: str) -> str:
     return " ".join(helm_error(text.replace(_DEBUG_HINT, "")).split())
 
 
+def files_request(files: tuple[Path, ...], validate: bool) -> dict[str, Any]:
+    """The request that renders values files as `helm template --values F1 --values F2` does."""
+    return {"files": [str(f) for f in files], "validate": validate}
+
+
 class Engine:
     """One `helmrender` process for a chart x Kubernetes version x release x namespace, started on first use
     and restarted after a timeout or a crash. Calls are serialised (one request, one answer: a JSON line, and
@@ -63,7 +68,7 @@ class Engine:
 
     def ask_files(self, files: tuple[Path, ...], validate: bool, timeout: float) -> dict[str, Any]:
         """Render values files as `helm template --values F1 --values F2` does (Helm reads and merges them)."""
-        return self.request({"files": [str(f) for f in files], "validate": validate}, timeout)
+        return self.request(files_request(files, validate), timeout)
 
     def request(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
         """Send one request and read its answer (`manifest` or `error`); past `timeout` the process is killed."""
@@ -177,7 +182,7 @@ def render_scenarios(chart_dir: Path, scenarios: list[tuple[Path, ...]], kube_ve
                      ) -> Iterator[RenderResult]:
     """`render_files` of each set of values files, in order, pipelined: the engine renders the next while the
     caller parses and checks this one."""
-    payloads = [{"files": [str(f) for f in files], "validate": True} for files in scenarios]
+    payloads = [files_request(files, True) for files in scenarios]
     for answer in engine(chart_dir, kube_version).pipeline(payloads, timeout):
         yield _result(answer, kinds)
 
